@@ -1,0 +1,27 @@
+/**
+ * The `ctxrec` command line. Each command lives in its own module under `commands/` and receives
+ * its typed options from commander; configuration is parsed here, at the edge, and never travels
+ * further as a bag of options.
+ */
+import { Command } from "commander";
+import { CtxrecError } from "../core/errors.ts";
+
+const program = new Command();
+program
+  .name("ctxrec")
+  .description(
+    "Contextual sequential two-tower retrieval: data, synthetic world, funnel simulation, training",
+  )
+  .showHelpAfterError();
+
+// Command registrations (one line per command module).
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CtxrecError) {
+    process.stderr.write(`ctxrec: ${err.code}: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}

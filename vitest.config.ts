@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Native addons (sqlite, hnsw, onnxruntime) and wasm heaps are safer in forked processes than threads.
+    pool: "forks",
+  },
+});
