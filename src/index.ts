@@ -2,3 +2,73 @@
 export * from "./core/errors.ts";
 export * from "./core/rng.ts";
 export * from "./core/shapes.ts";
+// Data layer (src/data): schema, readers (loadDataset), compiled CSR dataset, binary artifact, splits, stats.
+export * from "./data/artifact.ts";
+export * from "./data/dataset.ts";
+export * from "./data/load.ts";
+export type { Category, DemographicField, Event, Item, User } from "./data/schema.ts";
+export {
+  categorySchema,
+  DEMOGRAPHIC_FIELDS,
+  eventSchema,
+  itemSchema,
+  timestampSchema,
+  userSchema,
+} from "./data/schema.ts";
+export * from "./data/splits.ts";
+export * from "./data/stats.ts";
+export { MISSING, PAD, Vocab } from "./data/vocab.ts";
+// Training engine (src/engine): tfjs-wasm set-up and kernel patches, blocks, sparse embeddings, leak guard.
+export * from "./engine/attention.ts";
+export * from "./engine/backend.ts";
+export * from "./engine/blocks.ts";
+export {
+  engineKernelsRegistered,
+  registerEngineGradients,
+  registerEngineKernels,
+} from "./engine/kernels/index.ts";
+export * from "./engine/leakGuard.ts";
+export * from "./engine/linear.ts";
+export * from "./engine/params.ts";
+export * from "./engine/sparseEmbedding.ts";
+export * from "./engine/trainStep.ts";
+// Funnel simulator (src/funnel): the CG contract a model plugs into, the reference CGs, the simulator.
+export type { CandidateGenerator, CandidateRequest, ScoredItem } from "./funnel/candidateGenerator.ts";
+export { perRequestGenerator, toCandidateRequest } from "./funnel/candidateGenerator.ts";
+export { type Catalog as FunnelCatalog, compileCatalog, isEligible } from "./funnel/catalog.ts";
+export { checkCandidateGenerator } from "./funnel/contract.ts";
+export type { CgMetrics } from "./funnel/metrics.ts";
+export { createContextOnlyGenerator } from "./funnel/reference/contextOnly.ts";
+export { createOracleGenerator } from "./funnel/reference/oracle.ts";
+export { countEvents, createPopularityGenerator } from "./funnel/reference/popularity.ts";
+export { createRandomGenerator } from "./funnel/reference/random.ts";
+export {
+  REFERENCE_CG_NAMES,
+  type ReferenceFunnelArgs,
+  type ReferenceFunnelReport,
+  runReferenceFunnel,
+} from "./funnel/referenceFunnel.ts";
+export { formatFunnelTable, funnelMetricsJson } from "./funnel/report.ts";
+export {
+  FUNNEL_DEFAULTS,
+  type FunnelArgs,
+  type FunnelReport,
+  type FunnelWorld,
+  simulateFunnel,
+} from "./funnel/simulator.ts";
+export { type UtilityArgs, UtilityModel } from "./funnel/utility.ts";
+// Synthetic Related-Items world (src/synth): generator, presets and parameters, reader, statistics.
+export { type GenerateWorldArgs, generateWorld } from "./synth/generate.ts";
+export {
+  PARAM_SPECS,
+  type ParamName,
+  type ParamOverrides,
+  PRESET_NAMES,
+  type PresetName,
+  presetParams,
+  resolveParams,
+  type WorldParams,
+} from "./synth/params.ts";
+export { readManifest, readWorld, readWorldEvents } from "./synth/read.ts";
+export { type WorldStats, worldStats } from "./synth/stats.ts";
+export * from "./synth/types.ts";

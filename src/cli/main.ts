@@ -5,6 +5,10 @@
  */
 import { Command } from "commander";
 import { CtxrecError } from "../core/errors.ts";
+import { registerDataCommand } from "./commands/data.ts";
+import { registerDemoCommand } from "./commands/demo.ts";
+import { registerFunnelCommand } from "./commands/funnel.ts";
+import { registerSynthCommand } from "./commands/synth.ts";
 
 const program = new Command();
 program
@@ -15,6 +19,10 @@ program
   .showHelpAfterError();
 
 // Command registrations (one line per command module).
+registerDataCommand(program);
+registerSynthCommand(program);
+registerFunnelCommand(program);
+registerDemoCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -85,3 +85,12 @@ export interface World {
   userTruth: Map<string, UserTruth>;
   requestTruth: Map<string, RequestTruth>;
 }
+
+/** An offsite conversion as in events.jsonl (the data layer's canonical event; no context). */
+export interface WorldEvent {
+  user: string;
+  item: string;
+  /** Unix seconds. A user's events are consecutive in the file and in time order. */
+  timestamp: number;
+  type: "page_visit" | "add_to_cart" | "checkout" | "signup";
+}

@@ -1,0 +1,70 @@
+/**
+ * Kernel micro-benchmark: GFLOP/s of the matmul shapes a Transformer training step uses, with the
+ * upstream wasm BatchMatMul and with ctxrec's patch (src/engine/kernels). Writes
+ * bench/results/kernels.json and kernels.md. Run: `npx tsx bench/kernels.ts`.
+ */
+import { writeFileSync } from "node:fs";
+import * as tf from "@tensorflow/tfjs-core";
+import { initEngine } from "../src/engine/backend.ts";
+import { withUpstreamBatchMatMul } from "../src/engine/kernels/index.ts";
+
+await initEngine();
+
+interface Case {
+  name: string;
+  a: number[];
+  b: number[];
+  tA: boolean;
+  tB: boolean;
+}
+const B = 256;
+const L = 50;
+const d = 64;
+const H = 2;
+const dh = d / H;
+const cases: Case[] = [
+  { name: "dense fwd [B,L,d]×[d,3d]", a: [B, L, d], b: [d, 3 * d], tA: false, tB: false },
+  { name: "dense fwd 2-D [B·L,d]×[d,3d]", a: [B * L, d], b: [d, 3 * d], tA: false, tB: false },
+  { name: "dense dX [B·L,3d]×[d,3d]ᵀ", a: [B * L, 3 * d], b: [d, 3 * d], tA: false, tB: true },
+  { name: "dense dW [B·L,d]ᵀ×[B·L,3d]", a: [B * L, d], b: [B * L, 3 * d], tA: true, tB: false },
+  { name: "attn QKᵀ [B·H,L,dh]×[B·H,L,dh]ᵀ", a: [B * H, L, dh], b: [B * H, L, dh], tA: false, tB: true },
+  { name: "attn PV [B·H,L,L]×[B·H,L,dh]", a: [B * H, L, L], b: [B * H, L, dh], tA: false, tB: false },
+  { name: "attn dP-style [B·H,L,L]ᵀ×[B·H,L,dh]", a: [B * H, L, L], b: [B * H, L, dh], tA: true, tB: false },
+  { name: "scores [B,d]×[B,d]ᵀ", a: [B, d], b: [B, d], tA: false, tB: true },
+];
+
+function gflops(c: Case, reps: number): number {
+  const a = tf.randomNormal(c.a);
+  const b = tf.randomNormal(c.b);
+  const M = c.tA ? c.a[c.a.length - 1] : c.a[c.a.length - 2];
+  const K = c.tA ? c.a[c.a.length - 2] : c.a[c.a.length - 1];
+  const N = c.tB ? c.b[c.b.length - 2] : c.b[c.b.length - 1];
+  const batch = Math.max(tf.util.sizeFromShape(c.a.slice(0, -2)), tf.util.sizeFromShape(c.b.slice(0, -2)));
+  tf.matMul(a, b, c.tA, c.tB).dispose(); // warm-up (operator creation, heap growth)
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) tf.matMul(a, b, c.tA, c.tB).dispose();
+  const s = (performance.now() - t0) / 1000 / reps;
+  a.dispose();
+  b.dispose();
+  return (2 * batch * M * K * N) / s / 1e9;
+}
+
+const rows: { name: string; upstream: number; patched: number }[] = [];
+for (const c of cases) {
+  const upstream = withUpstreamBatchMatMul(() => gflops(c, 2));
+  const patched = gflops(c, 5);
+  rows.push({ name: c.name, upstream: +upstream.toFixed(2), patched: +patched.toFixed(2) });
+  console.log(
+    `${c.name.padEnd(40)} upstream ${upstream.toFixed(2).padStart(6)}  patched ${patched.toFixed(2).padStart(6)} GFLOP/s`,
+  );
+}
+writeFileSync(
+  new URL("./results/kernels.json", import.meta.url),
+  `${JSON.stringify({ B, L, d, H, rows }, null, 2)}\n`,
+);
+const md = [
+  "| matmul | upstream GFLOP/s | patched GFLOP/s |",
+  "|---|---:|---:|",
+  ...rows.map((r) => `| ${r.name} | ${r.upstream} | ${r.patched} |`),
+];
+writeFileSync(new URL("./results/kernels.md", import.meta.url), `${md.join("\n")}\n`);

@@ -1,0 +1,106 @@
+/**
+ * `npm run bench:train`: trains the reference model of issue 3 (B=256, d=64, 2 layers, 2 heads,
+ * FFN 256, in-batch softmax, Adam; lazy Adam on the item table) on random data for a fixed number
+ * of steps at several vocabulary sizes and history lengths, each in its own process, and the same
+ * model in PyTorch (bench/reference/train_torch.py) side by side when `/usr/bin/python3 -c "import
+ * torch"` works. Writes bench/results/train.json and bench/results/train.md. A benchmark, not a test.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const configs = [
+  { vocab: 3_700, L: 50, steps: 5, warmup: 1 },
+  { vocab: 100_000, L: 50, steps: 5, warmup: 1 },
+  { vocab: 1_000_000, L: 50, steps: 5, warmup: 1 },
+  { vocab: 3_700, L: 200, steps: 3, warmup: 1 },
+  { vocab: 1_000_000, L: 200, steps: 3, warmup: 1 },
+];
+const TORCH_THREADS = 2;
+
+type Row = Record<string, number | string>;
+
+function lastJsonLine(text: string): Row {
+  const line = text
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
+  if (line === undefined) throw new Error(`no result line in:\n${text}`);
+  return JSON.parse(line) as Row;
+}
+
+function torchAvailable(): string | undefined {
+  for (const py of ["/usr/bin/python3", "python3"]) {
+    const r = spawnSync(py, ["-c", "import torch"], { encoding: "utf8" });
+    if (r.status === 0) return py;
+  }
+  return undefined;
+}
+
+const python = torchAvailable();
+if (python === undefined) {
+  console.error(
+    "bench:train: PyTorch not found (/usr/bin/python3 -c 'import torch' failed); skipping the PyTorch side. " +
+      "Install with: apt-get install -y python3-torch libopenblas0-openmp",
+  );
+}
+
+const results: { ctxrec: Row; torch?: Row }[] = [];
+for (const c of configs) {
+  const args = [String(c.vocab), String(c.L), String(c.steps), String(c.warmup)];
+  process.stderr.write(`bench:train vocab=${c.vocab} L=${c.L}: ctxrec…`);
+  const ours = lastJsonLine(
+    execFileSync(process.execPath, ["--import", "tsx", "bench/trainRun.ts", ...args], {
+      cwd: root,
+      encoding: "utf8",
+      maxBuffer: 1 << 24,
+    }),
+  );
+  let torch: Row | undefined;
+  if (python !== undefined) {
+    process.stderr.write(" pytorch…");
+    torch = lastJsonLine(
+      execFileSync(python, ["bench/reference/train_torch.py", ...args, String(TORCH_THREADS)], {
+        cwd: root,
+        encoding: "utf8",
+      }),
+    );
+  }
+  process.stderr.write(" done\n");
+  results.push({ ctxrec: ours, torch });
+}
+
+const f = (x: number | string | undefined, digits = 1) =>
+  typeof x === "number" ? x.toFixed(digits) : (x ?? "–");
+const header = [
+  "| vocab | L | engine | seq/s | steps/s | ms/step | fwd ms | bwd ms | opt ms | matmul GFLOP/s | peak RSS MB | torch/ctxrec |",
+  "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+];
+const lines = results.flatMap(({ ctxrec, torch }) => {
+  const ratio = torch === undefined ? "–" : (Number(torch.seqPerS) / Number(ctxrec.seqPerS)).toFixed(2);
+  const row = (r: Row, ratioCell: string) =>
+    `| ${r.vocab} | ${r.L} | ${r.engine} | ${f(r.seqPerS)} | ${f(r.stepsPerS, 2)} | ${f(r.msPerStep, 0)} | ${f(r.forwardMs, 0)} | ${f(r.backwardMs, 0)} | ${f(r.optimizerMs, 0)} | ${f(r.matmulGflops)} | ${f(r.peakRssMB, 0)} | ${ratioCell} |`;
+  return [row(ctxrec, ratio), ...(torch === undefined ? [] : [row(torch, "")])];
+});
+const machine = `${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}, load average ${os.loadavg()[0].toFixed(2)} at the end`;
+const md = [
+  "# Training benchmark (`npm run bench:train`)",
+  "",
+  `Reference model: B=256, d=64, 2 layers, 2 heads, FFN 256, in-batch softmax, Adam (lazy Adam on the item table). ${machine}.`,
+  python === undefined
+    ? "PyTorch: not installed, skipped."
+    : `PyTorch: ${python}, ${TORCH_THREADS} threads, same run.`,
+  "",
+  ...header,
+  ...lines,
+  "",
+];
+writeFileSync(
+  new URL("./results/train.json", import.meta.url),
+  `${JSON.stringify({ machine, results }, null, 2)}\n`,
+);
+writeFileSync(new URL("./results/train.md", import.meta.url), md.join("\n"));
+console.log(md.join("\n"));

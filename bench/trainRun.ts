@@ -1,0 +1,84 @@
+/**
+ * One configuration of the training benchmark, run in its own process so peak RSS is per
+ * configuration. Prints one JSON line. Used by bench/train.ts; run alone with
+ * `npx tsx bench/trainRun.ts <vocab> <L> <steps> <warmup>`.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { Rng } from "../src/core/rng.ts";
+import { initEngine } from "../src/engine/backend.ts";
+import { LazyAdam } from "../src/engine/sparseEmbedding.ts";
+import {
+  createReferenceModel,
+  randomBatch,
+  referenceConfig,
+  referenceLoss,
+} from "../src/engine/testing/referenceModel.ts";
+import { trainStep } from "../src/engine/trainStep.ts";
+
+const [vocab, L, steps, warmup] = process.argv.slice(2).map(Number);
+await initEngine();
+const cfg = referenceConfig(vocab, L);
+const rng = new Rng(42);
+const m = createReferenceModel(cfg, rng);
+const opt = tf.train.adam(1e-3);
+const sparse = new LazyAdam(m.table, { learningRate: 1e-3 });
+const batches = Array.from({ length: steps + warmup + 1 }, () => randomBatch(cfg, rng));
+const step = (i: number) =>
+  trainStep({
+    variables: m.variables,
+    optimizer: opt,
+    sparse: [{ table: m.table, optimizer: sparse, ids: [batches[i].history, batches[i].positives] }],
+    loss: ([[h, p]]) => referenceLoss(m, h, p),
+  });
+for (let i = 0; i < warmup; i++) step(i);
+let fwd = 0;
+let bwd = 0;
+let optMs = 0;
+let loss = 0;
+const t0 = performance.now();
+for (let i = 0; i < steps; i++) {
+  const r = step(warmup + i);
+  fwd += r.forwardMs;
+  bwd += r.backwardMs;
+  optMs += r.optimizerMs;
+  loss = r.loss;
+}
+const totalMs = performance.now() - t0;
+
+// Matmul throughput from one profiled step: FLOPs from the shapes, time from the kernel timer.
+const prof = await tf.profile(() => {
+  step(steps + warmup);
+});
+let mmMs = 0;
+let mmFlops = 0;
+for (const k of prof.kernels) {
+  if (k.name !== "BatchMatMul") continue;
+  const [a, b] = k.inputShapes;
+  const out = k.outputShapes[0];
+  const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+  const M = out[out.length - 2];
+  const N = out[out.length - 1];
+  const K = Math.max(size(a) * N, size(b) * M) / size(out);
+  mmFlops += 2 * size(out) * K;
+  mmMs += Number(k.kernelTimeMs);
+}
+const stepMs = totalMs / steps;
+console.log(
+  JSON.stringify({
+    engine: "tfjs-wasm (ctxrec engine)",
+    vocab,
+    L,
+    batch: cfg.batch,
+    steps,
+    seqPerS: (cfg.batch * 1000) / stepMs,
+    stepsPerS: 1000 / stepMs,
+    msPerStep: stepMs,
+    forwardMs: fwd / steps,
+    backwardMs: bwd / steps,
+    optimizerMs: optMs / steps,
+    matmulGflops: mmFlops / (mmMs / 1000) / 1e9,
+    matmulShareOfStep: mmMs / stepMs,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    finalLoss: loss,
+  }),
+);

@@ -1,0 +1,98 @@
+/**
+ * The one place where ctxrec patches TensorFlow.js kernels. Every patch says what it fixes and
+ * the effect measured on this machine (2-core Xeon, Node 20, tfjs 4.22.0, B=256 L=50 d=64 shapes;
+ * `npx tsx bench/kernels.ts` → bench/results/kernels.md; the machine was shared with other jobs,
+ * so figures vary by ±50% between runs).
+ *
+ * 1. `UnsortedSegmentSum` (wasm): missing upstream; it is the gradient of `gather`, so training
+ *    any embedding failed with "Kernel 'UnsortedSegmentSum' not registered". Now a heap loop.
+ * 2. `BatchMatMul` (wasm): upstream runs anything but untransposed batch-1 products on a scalar
+ *    loop. The replacement (batchMatMul.ts) folds broadcast batches, transposes explicitly and
+ *    dispatches true batched products per batch on zero-copy views. GFLOP/s upstream → patched:
+ *    [B,L,d]×[d,3d] 0.8–0.9 → 6.5–10.4; dX (transposed b) 0.5–1.2 → 7.5–15; dW (transposed a)
+ *    0.5–1.2 → 6.6–11; attention QKᵀ 0.5–1.1 → 1.7–3.1, PV 1.0–1.1 → 4.8–6.0; [B,d]×[B,d]ᵀ
+ *    scores 1.1 → 8.7–10.8.
+ * 3. `BatchMatMul` gradient (all backends): upstream cannot train `[B,L,D]×[D,F]` (wrong gradient
+ *    shape for the broadcast operand); the replacement folds the batch into rows.
+ * 4. `GatherV2` (wasm): upstream copies element by element: 222 ms to gather 12,800 rows × 192;
+ *    row copies: 4 ms.
+ * 5. `Transpose` (wasm): upstream rank-5 [256,50,3,2,32] permutation 662 ms; merged-axes JS loop
+ *    6–22 ms. Ranks 3 (other than batched 2-D) and 4 stay upstream (1.2–2.8 ms, not slower).
+ *
+ * Checked and left alone (registered on wasm): Softmax, Mean/Sum/Max, Rsqrt, Sub/Mul/Add/RealDiv,
+ * Exp/Log, Relu/Step, Erf, Select, Tile, Slice, Concat, SplitV. Known slow, not yet patched (see
+ * the profile in the engine report): Slice/SplitV read the whole input with `readSync` (a copy)
+ * per call, and Sum over a leading axis transposes first.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { CtxrecError } from "../../core/errors.ts";
+import { fastBatchMatMulConfig } from "./batchMatMul.ts";
+import { batchMatMulGradConfig } from "./batchMatMulGrad.ts";
+import { gatherConfig } from "./gather.ts";
+import { transposeConfig } from "./transpose.ts";
+import { unsortedSegmentSumConfig } from "./unsortedSegmentSum.ts";
+
+/**
+ * Registers ctxrec's gradient overrides (they apply on every backend). Call it after tfjs-core's
+ * own gradients are loaded, which would otherwise replace them.
+ */
+export function registerEngineGradients(): void {
+  tf.registerGradient(batchMatMulGradConfig);
+}
+
+/** Marks our BatchMatMul so a second registration does not wrap the wrapper. */
+const PATCHED = Symbol.for("ctxrec.engine.patchedKernel");
+
+/** True once `registerEngineKernels` has run in this process (state kept in tfjs's own registry). */
+export function engineKernelsRegistered(backendName = "wasm"): boolean {
+  const k = tf.getKernel(tf.BatchMatMul, backendName) as (tf.KernelConfig & { [PATCHED]?: true }) | undefined;
+  return k?.[PATCHED] === true;
+}
+
+/**
+ * Runs `fn` with the upstream wasm BatchMatMul registered instead of ours (for benchmarks that
+ * measure what a patch buys), then restores the patch.
+ */
+export function withUpstreamBatchMatMul<T>(fn: () => T): T {
+  const patched = tf.getKernel(tf.BatchMatMul, "wasm") as tf.KernelConfig & { original?: tf.KernelConfig };
+  if (patched?.original === undefined) return fn();
+  tf.unregisterKernel(tf.BatchMatMul, "wasm");
+  tf.registerKernel(patched.original);
+  try {
+    return fn();
+  } finally {
+    tf.unregisterKernel(tf.BatchMatMul, "wasm");
+    tf.registerKernel(patched);
+  }
+}
+
+/**
+ * Registers ctxrec's kernels and gradients. Call it before `tf.setBackend("wasm")` so the engine
+ * runs the kernels' setup functions at backend init (backend.ts does). Idempotent.
+ */
+export function registerEngineKernels(backendName = "wasm"): void {
+  if (engineKernelsRegistered(backendName)) return;
+  const original = tf.getKernel(tf.BatchMatMul, backendName);
+  if (original === undefined) {
+    throw new CtxrecError(
+      "CTXREC_ERR_ENGINE",
+      `kernel BatchMatMul is not registered for backend '${backendName}'`,
+      { param: "backendName" },
+    );
+  }
+  tf.unregisterKernel(tf.BatchMatMul, backendName);
+  tf.registerKernel(Object.assign(fastBatchMatMulConfig(original), { [PATCHED]: true as const, original }));
+  const gather = tf.getKernel(tf.GatherV2, backendName);
+  if (gather !== undefined) {
+    tf.unregisterKernel(tf.GatherV2, backendName);
+    tf.registerKernel(gatherConfig(gather));
+  }
+  const transpose = tf.getKernel(tf.Transpose, backendName);
+  if (transpose !== undefined) {
+    tf.unregisterKernel(tf.Transpose, backendName);
+    tf.registerKernel(transposeConfig(transpose));
+  }
+  if (tf.getKernel(tf.UnsortedSegmentSum, backendName) === undefined) {
+    tf.registerKernel(unsortedSegmentSumConfig(backendName));
+  }
+}
