@@ -13,7 +13,11 @@ export class Rng {
 
   constructor(readonly seed: number) {
     requireArg(Number.isInteger(seed), "seed", `seed must be an integer, got ${seed}`);
-    this.gen = xoroshiro128plus(seed | 0);
+    // xoroshiro128+ seeded with a plain integer returns ~seed as its first output, and nearby seeds
+    // (FNV hashes of labels that differ in their last character) give correlated early draws: mix
+    // the seed over all 32 bits and discard a few outputs so every stream starts decorrelated.
+    this.gen = xoroshiro128plus(fmix32(seed));
+    for (let i = 0; i < 4; i++) this.gen.next();
   }
 
   /** Uniform in [0, 1). */
@@ -73,6 +77,17 @@ export class Rng {
   fork(): Rng {
     return new Rng(this.gen.next());
   }
+}
+
+/** murmur3's 32-bit finaliser: spreads every input bit over every output bit. */
+export function fmix32(h: number): number {
+  let x = h | 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x | 0;
 }
 
 /** Derives a child seed from a seed and a label, so components seeded from one number stay independent. */

@@ -278,7 +278,11 @@ export function drawFromCategory(
     const item = aliasDraw(cat.byCategory, c, rng);
     if (item !== exclude && eligibleIn(cat, item, country)) return item;
   }
-  return drawPopular(cat, country, rng);
+  // The category has no eligible item but the excluded one (or very few): fall back to the
+  // popularity draw, still never returning `exclude` (the subject item is never its own next item).
+  let item = drawPopular(cat, country, rng);
+  for (let t = 0; t < 64 && item === exclude; t++) item = drawPopular(cat, country, rng);
+  return item;
 }
 
 /** The JSONL line of item i (the canonical data-layer item). */

@@ -5,27 +5,12 @@
  */
 import { deriveSeed, Rng } from "../core/rng.ts";
 
-/** murmur3's 32-bit finaliser: spreads every input bit over every output bit. */
-function fmix32(h: number): number {
-  let x = h | 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x | 0;
-}
-
 /**
- * An independent generator for one labelled stream (e.g. one user's request). pure-rand's
- * xoroshiro128+ returns `~seed` as its first output, and FNV seeds of labels that differ only in
- * their last characters are close, so the seed is mixed and a few outputs are discarded: without
- * that, the first draws of `user:1` and `user:2` would be correlated.
+ * An independent generator for one labelled stream (e.g. one user's request). `Rng` mixes its seed,
+ * so labels that differ only in their last characters (`user:1`, `user:2`) give uncorrelated draws.
  */
 export function childRng(seed: number, label: string): Rng {
-  const rng = new Rng(fmix32(deriveSeed(seed, label)));
-  for (let i = 0; i < 4; i++) rng.float();
-  return rng;
+  return new Rng(deriveSeed(seed, label));
 }
 
 /**

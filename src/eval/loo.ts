@@ -1,0 +1,161 @@
+/**
+ * The `loo` protocol (leave-one-out, the SASRec / S3-Rec / ICLRec protocol), on the split of
+ * `leaveOneOut` (src/data/splits.ts): for each user with ≥ 3 events, the last event is the test
+ * target and the second-to-last the validation target; the history given to the model is every
+ * event strictly before the target (for a test target, the validation event is part of it).
+ * Users with fewer than 3 events have no target and are not evaluated.
+ *
+ * Full ranking: every real item (codes 1..N-1) is a candidate and gets an exact score (dot product
+ * for embedding scorers, `dotScores`), in batches of users, score matrix `[B, N]`. The target's rank
+ * is conservative: all ties count ahead of it (see metrics.ts).
+ *
+ * Filtering (`metrics`): the items of the user's history are removed from the candidates, as in
+ * S3-Rec/ICLRec, EXCEPT the target itself, which always stays a candidate even when the user had
+ * it before. S3-Rec differs in two details, on purpose not copied: its `predict_full` path sets the
+ * scores of all history items to 0 (`rating_pred[train_matrix > 0] = 0`), which (a) also zeroes
+ * the target when it repeats an earlier item (the model is then judged on a score it never gave),
+ * and (b) with unbounded dot-product scores still lets a zeroed item rank above items with negative
+ * scores. Removing the items is what the zeroing is meant to do. `metricsUnfiltered` ranks the
+ * target among all items. `targetsInHistory` counts the users whose target repeats a history item.
+ *
+ * The protocol passes NO context: the batches come from `buildHistoryBatch`, which has no way to
+ * carry one (DESIGN §6.1 measures the sequence model; a target-derived context would be leakage).
+ */
+import { CtxrecError, requireArg } from "../core/errors.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
+import { leaveOneOut } from "../data/splits.ts";
+import { dotScores } from "./exactScores.ts";
+import { buildHistoryBatch } from "./history.ts";
+import { EVAL_KS, summarizeRanks, targetRanks } from "./metrics.ts";
+import type { EvalResult, LooTarget } from "./result.ts";
+import { checkScorerOutput, type RetrievalScorer } from "./scorer.ts";
+
+export interface LooArgs {
+  /** "test" (last event; the reported figure) or "validation" (second-to-last; early stopping). Default "test". */
+  target?: LooTarget;
+  /** Users per scoring batch (the score matrix is [B, N] Float32). Default 256. */
+  batchSize?: number;
+  /** HIT/NDCG cut-offs. Default [5, 10, 20]. */
+  ks?: readonly number[];
+  /** Called after each batch with users done and total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The evaluated users, in user-code order, and the data set position of each one's target. */
+export interface LooTargets {
+  /** [U'] user codes with a target (≥ 3 events). */
+  users: Int32Array;
+  /** [U'] position of each user's target in the data set's event arrays; the history ends just before it. */
+  positions: Int32Array;
+}
+
+/** Per-user outcome of a `loo` pass (for significance tests or per-segment breakdowns). */
+export interface LooRanks extends LooTargets {
+  /** [U'] 0-based conservative rank with the history removed from the candidates. */
+  filtered: Int32Array;
+  /** [U'] 0-based conservative rank among all items. */
+  unfiltered: Int32Array;
+  /** Users whose target item also occurs in their history. */
+  targetsInHistory: number;
+}
+
+/** The users with a `target` under leave-one-out, and their target positions. */
+export function looTargets(ds: CompiledDataset, target: LooTarget): LooTargets {
+  const split = leaveOneOut(ds.offsets);
+  const users: number[] = [];
+  const positions: number[] = [];
+  for (let u = 1; u < ds.offsets.length - 1; u++) {
+    // A user with a target has validStart < testStart < end (leaveOneOut leaves short users in train only).
+    if (split.testStart[u] >= ds.offsets[u + 1]) continue;
+    users.push(u);
+    positions.push(target === "test" ? split.testStart[u] : split.validStart[u]);
+  }
+  return { users: Int32Array.from(users), positions: Int32Array.from(positions) };
+}
+
+/** Ranks every evaluated user's target under `loo` (see the module comment). */
+export async function rankLoo(
+  ds: CompiledDataset,
+  scorer: RetrievalScorer,
+  args: LooArgs = {},
+): Promise<LooRanks> {
+  const target = args.target ?? "test";
+  requireArg(target === "test" || target === "validation", "target", `expected "test" or "validation", got ${target}`);
+  const batchSize = args.batchSize ?? 256;
+  requireArg(Number.isInteger(batchSize) && batchSize >= 1, "batchSize", `expected an integer ≥ 1, got ${batchSize}`);
+  const { users, positions } = looTargets(ds, target);
+  const U = users.length;
+  if (U === 0) {
+    throw new CtxrecError(
+      "CTXREC_ERR_DATA_EMPTY",
+      "no user has the 3 events leave-one-out needs (train, validation, test); use a larger data set",
+      { file: ds.source.path },
+    );
+  }
+  const N = ds.itemVocab.size;
+  let itemTable: Float32Array | undefined;
+  if (scorer.kind === "embedding") {
+    requireArg(Number.isInteger(scorer.dim) && scorer.dim >= 1, "scorer.dim", `expected an integer ≥ 1, got ${scorer.dim}`);
+    itemTable = await scorer.itemEmbeddings();
+    checkScorerOutput(itemTable, N, scorer.dim, "itemEmbeddings() [N, d]", scorer.name);
+  }
+  const filtered = new Int32Array(U);
+  const unfiltered = new Int32Array(U);
+  const excluded = new Uint8Array(N);
+  let scores = new Float32Array(0);
+  let targetsInHistory = 0;
+  for (let b0 = 0; b0 < U; b0 += batchSize) {
+    const b1 = Math.min(U, b0 + batchSize);
+    const B = b1 - b0;
+    const batch = buildHistoryBatch(ds, users.subarray(b0, b1), positions.subarray(b0, b1));
+    if (scorer.kind === "embedding") {
+      const userTable = await scorer.userEmbeddings(batch);
+      checkScorerOutput(userTable, B, scorer.dim, "userEmbeddings() [B, d]", scorer.name);
+      if (scores.length !== B * N) scores = new Float32Array(B * N);
+      dotScores(userTable, itemTable as Float32Array, B, N, scorer.dim, scores);
+    } else {
+      scores = await scorer.scoreAll(batch);
+      checkScorerOutput(scores, B, N, "scoreAll() [B, N]", scorer.name);
+    }
+    for (let b = 0; b < B; b++) {
+      const t = ds.items[positions[b0 + b]];
+      const h0 = batch.historyOffsets[b];
+      const h1 = batch.historyOffsets[b + 1];
+      for (let h = h0; h < h1; h++) excluded[batch.items[h]] = 1;
+      if (excluded[t] === 1) targetsInHistory++;
+      excluded[t] = 0; // the target is never removed from its own ranking
+      const r = targetRanks(scores, b * N, N, t, excluded);
+      filtered[b0 + b] = r.filtered;
+      unfiltered[b0 + b] = r.unfiltered;
+      for (let h = h0; h < h1; h++) excluded[batch.items[h]] = 0;
+    }
+    args.onProgress?.(b1, U);
+  }
+  return { users, positions, filtered, unfiltered, targetsInHistory };
+}
+
+/** A short name of the data set for reports: format and file or folder name. */
+export function datasetName(ds: CompiledDataset): string {
+  const base = ds.source.path.replace(/[\\/]+$/, "").split(/[\\/]/).pop() ?? ds.source.path;
+  return `${ds.source.format}:${base}`;
+}
+
+/** Runs `loo` and summarises the ranks into an `EvalResult`. */
+export async function evaluateLoo(
+  ds: CompiledDataset,
+  scorer: RetrievalScorer,
+  args: LooArgs = {},
+): Promise<EvalResult> {
+  const ks = args.ks ?? EVAL_KS;
+  const ranks = await rankLoo(ds, scorer, args);
+  return {
+    protocol: "loo",
+    target: args.target ?? "test",
+    dataset: datasetName(ds),
+    model: scorer.name,
+    metrics: summarizeRanks(ranks.filtered, ks),
+    metricsUnfiltered: summarizeRanks(ranks.unfiltered, ks),
+    users: ranks.users.length,
+    targetsInHistory: ranks.targetsInHistory,
+  };
+}

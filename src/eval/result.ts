@@ -1,0 +1,77 @@
+/**
+ * The outcome of an evaluation: the JSON document `ctxrec eval --json` writes, a readable table,
+ * and the atomic JSON writer.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { wrapError } from "../core/errors.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** Which leave-one-out target: the last event (test) or the second-to-last (validation). */
+export type LooTarget = "test" | "validation";
+
+export interface EvalResult {
+  /** Evaluation protocol (DESIGN §6.1). */
+  protocol: "loo";
+  /** Which target was ranked. */
+  target: LooTarget;
+  /** Data set, `format:file` (see `datasetName`). */
+  dataset: string;
+  /** The scorer's name. */
+  model: string;
+  /** Means over users with the history removed from the candidates (the S3-Rec/ICLRec figure): hit@K, ndcg@K, mrr. */
+  metrics: Metrics;
+  /** The same with every item a candidate. */
+  metricsUnfiltered: Metrics;
+  /** Users evaluated (those with ≥ 3 events). */
+  users: number;
+  /** Users whose target repeats an item of their history (kept a candidate in the filtered ranking). */
+  targetsInHistory: number;
+}
+
+/** Metric names in table order: hit@K for each K, ndcg@K for each K, then mrr. */
+function metricOrder(m: Metrics): string[] {
+  const names = Object.keys(m);
+  const byK = (prefix: string) =>
+    names
+      .filter((n) => n.startsWith(prefix))
+      .sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)));
+  return [...byK("hit@"), ...byK("ndcg@"), ...names.filter((n) => !n.includes("@"))];
+}
+
+/** A readable table: one row per metric, filtered and unfiltered columns. */
+export function formatEvalTable(r: EvalResult): string {
+  const lines = [
+    `protocol ${r.protocol} (${r.target} targets, full ranking, ties counted against the target)`,
+    `data set ${r.dataset}, model ${r.model}, ${r.users.toLocaleString("en-US")} users ` +
+      `(${r.targetsInHistory.toLocaleString("en-US")} targets repeat a history item)`,
+    "",
+    `${"metric".padEnd(9)} ${"filtered".padStart(10)} ${"unfiltered".padStart(11)}`,
+  ];
+  for (const name of metricOrder(r.metrics)) {
+    const f = r.metrics[name].toFixed(4);
+    const u = r.metricsUnfiltered[name]?.toFixed(4) ?? "-";
+    lines.push(`${name.padEnd(9)} ${f.padStart(10)} ${u.padStart(11)}`);
+  }
+  lines.push("", "filtered: the user's history items are not candidates (the target always is)");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Writes `result` as JSON to `file` atomically (temp file, fsync, rename): a reader never sees half a file. */
+export function writeEvalJson(file: string, result: EvalResult): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = openSync(tmp, "w");
+    try {
+      writeSync(fd, `${JSON.stringify(result, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw wrapError("CTXREC_ERR_ARG", err, "check that the folder of --json exists and is writable", {
+      file,
+    });
+  }
+}
