@@ -52,13 +52,22 @@ const results: { ctxrec: Row; torch?: Row }[] = [];
 for (const c of configs) {
   const args = [String(c.vocab), String(c.L), String(c.steps), String(c.warmup)];
   process.stderr.write(`bench:train vocab=${c.vocab} L=${c.L}: ctxrec…`);
-  const ours = lastJsonLine(
-    execFileSync(process.execPath, ["--import", "tsx", "bench/trainRun.ts", ...args], {
-      cwd: root,
-      encoding: "utf8",
-      maxBuffer: 1 << 24,
-    }),
-  );
+  let ours: Row;
+  try {
+    ours = lastJsonLine(
+      execFileSync(process.execPath, ["--import", "tsx", "bench/trainRun.ts", ...args], {
+        cwd: root,
+        encoding: "utf8",
+        maxBuffer: 1 << 24,
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
+  } catch (err) {
+    // A failed configuration is a result too (e.g. the wasm heap running out): record it.
+    const text = String((err as { stderr?: string }).stderr ?? err);
+    const reason = /RuntimeError: [^\n]*|CTXREC_ERR_[A-Z_]+: [^\n]*/.exec(text)?.[0] ?? "failed";
+    ours = { engine: `tfjs-wasm (ctxrec engine) FAILED: ${reason.slice(0, 80)}`, vocab: c.vocab, L: c.L };
+  }
   let torch: Row | undefined;
   if (python !== undefined) {
     process.stderr.write(" pytorch…");

@@ -32,6 +32,15 @@ export * from "./engine/linear.ts";
 export * from "./engine/params.ts";
 export * from "./engine/sparseEmbedding.ts";
 export * from "./engine/trainStep.ts";
+// Offline evaluation (src/eval): the scorer contract, the loo protocol, metrics, reference scorers, results.
+export * from "./eval/baselines.ts";
+export * from "./eval/exactScores.ts";
+export * from "./eval/history.ts";
+export * from "./eval/loo.ts";
+export * from "./eval/metrics.ts";
+export * from "./eval/ortScores.ts";
+export * from "./eval/result.ts";
+export * from "./eval/scorer.ts";
 // Funnel simulator (src/funnel): the CG contract a model plugs into, the reference CGs, the simulator.
 export type { CandidateGenerator, CandidateRequest, ScoredItem } from "./funnel/candidateGenerator.ts";
 export { perRequestGenerator, toCandidateRequest } from "./funnel/candidateGenerator.ts";
@@ -57,6 +66,29 @@ export {
   simulateFunnel,
 } from "./funnel/simulator.ts";
 export { type UtilityArgs, UtilityModel } from "./funnel/utility.ts";
+// Vector index (src/index): inner-product top-K (exact reference, HNSW), eligibility filters, artifact, hot swap.
+export { INDEX_FORMAT, readIndexManifest } from "./index/artifact.ts";
+export { CountryEligibility, Eligibility } from "./index/eligibility.ts";
+export { ExactIndex, type ExactIndexArgs } from "./index/exact.ts";
+export { IndexHandle, type IndexVersion } from "./index/handle.ts";
+export { HNSW_DEFAULTS, HnswIndex, type HnswIndexArgs } from "./index/hnsw.ts";
+export { HNSW_BACKENDS, type HnswBackend } from "./index/hnswBackends.ts";
+export { type LoadVectorIndexArgs, loadVectorIndex } from "./index/load.ts";
+export { gaussianMixture, type MixtureArgs } from "./index/synthetic.ts";
+export type { IndexManifest, ItemEmbeddings, SearchResult, VectorIndex } from "./index/vectorIndex.ts";
+// Feature store (src/store): cached user state per model version; SQLite (file:) and Redis (redis://).
+export {
+  createStoreCounters,
+  type FeatureStore,
+  type OpenStoreArgs,
+  type StateEntry,
+  type StoreCounters,
+  type VersionInfo,
+} from "./store/featureStore.ts";
+export { listStoreVersions, openFeatureStore } from "./store/open.ts";
+export { openRedisStore, type RedisStoreOptions } from "./store/redis.ts";
+export { openSqliteStore } from "./store/sqlite.ts";
+export * from "./store/url.ts";
 // Synthetic Related-Items world (src/synth): generator, presets and parameters, reader, statistics.
 export { type GenerateWorldArgs, generateWorld } from "./synth/generate.ts";
 export {

@@ -7,7 +7,10 @@ import { Command } from "commander";
 import { CtxrecError } from "../core/errors.ts";
 import { registerDataCommand } from "./commands/data.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
+import { registerEvalCommand } from "./commands/eval.ts";
 import { registerFunnelCommand } from "./commands/funnel.ts";
+import { registerIndexCommand } from "./commands/index.ts";
+import { registerStoreCommand } from "./commands/store.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
 
 const program = new Command();
@@ -23,6 +26,9 @@ registerDataCommand(program);
 registerSynthCommand(program);
 registerFunnelCommand(program);
 registerDemoCommand(program);
+registerEvalCommand(program);
+registerIndexCommand(program);
+registerStoreCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@
  * tile stays in L2 while every user of the batch passes over it), and users four at a time so each
  * item value loaded is used four times from registers. Sums run in double precision and are
  * rounded once into the Float32 output, so the result does not depend on the tiling.
- * Measured throughput is in bench/results/eval.md (`npm run bench:eval`).
+ * Measured throughput: bench/results/eval.md (`npx tsx bench/eval.ts`).
  */
 import { assertLength } from "../core/shapes.ts";
 

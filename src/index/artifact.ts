@@ -13,7 +13,17 @@
  *   payload    sections, each on an 8-byte boundary: ids (JSON array), vectors ([N, d] f32), graph
  */
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { endianness } from "node:os";
 import { CtxrecError, wrapError } from "../core/errors.ts";
 import type { IndexManifest } from "./vectorIndex.ts";
@@ -93,14 +103,22 @@ export function writeIndexArtifact(path: string, art: IndexArtifact): void {
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw wrapError("CTXREC_ERR_STORE", err, `could not write the index to ${path}; check the folder exists and is writable`);
+    throw wrapError(
+      "CTXREC_ERR_STORE",
+      err,
+      `could not write the index to ${path}; check the folder exists and is writable`,
+    );
   }
 }
 
 function corrupt(file: string, reason: string): CtxrecError {
-  return new CtxrecError("CTXREC_ERR_ARTIFACT_CORRUPT", `${reason}; rebuild the index with \`ctxrec index\``, {
-    file,
-  });
+  return new CtxrecError(
+    "CTXREC_ERR_ARTIFACT_CORRUPT",
+    `${reason}; rebuild the index with \`ctxrec index\``,
+    {
+      file,
+    },
+  );
 }
 
 /** Reads the header only (manifest), checking magic and format: cheap, for `info` and version checks. */
@@ -109,9 +127,13 @@ export function readIndexManifest(path: string): IndexManifest {
   try {
     fd = openSync(path, "r");
   } catch (err) {
-    throw new CtxrecError("CTXREC_ERR_DATA_MISSING_FILE", `cannot read the index (${(err as Error).message})`, {
-      file: path,
-    });
+    throw new CtxrecError(
+      "CTXREC_ERR_DATA_MISSING_FILE",
+      `cannot read the index (${(err as Error).message})`,
+      {
+        file: path,
+      },
+    );
   }
   try {
     const prefix = Buffer.alloc(PREFIX);
@@ -133,7 +155,8 @@ export function readIndexArtifact(path: string): IndexArtifact {
   const header = parseHeader(buf, path, true);
   const base = PREFIX + buf.readUInt32LE(12);
   const slice = (s: Section, what: string): Buffer => {
-    if (s.offset < 0 || base + s.offset + s.bytes > buf.length) corruptThrow(path, `section ${what} runs past the end`);
+    if (s.offset < 0 || base + s.offset + s.bytes > buf.length)
+      corruptThrow(path, `section ${what} runs past the end`);
     return buf.subarray(base + s.offset, base + s.offset + s.bytes);
   };
   const { manifest, sections } = header;
@@ -143,7 +166,10 @@ export function readIndexArtifact(path: string): IndexArtifact {
   const vectors = new Float32Array(vb.byteLength / 4);
   new Uint8Array(vectors.buffer).set(vb);
   if (ids.length !== manifest.count || vectors.length !== manifest.count * manifest.dim) {
-    corruptThrow(path, `holds ${ids.length} ids and ${vectors.length} values for N=${manifest.count}, d=${manifest.dim}`);
+    corruptThrow(
+      path,
+      `holds ${ids.length} ids and ${vectors.length} values for N=${manifest.count}, d=${manifest.dim}`,
+    );
   }
   const graph = sections.graph === undefined ? undefined : new Uint8Array(slice(sections.graph, "graph"));
   return { manifest, ids, vectors, ...(graph ? { graph } : {}) };
@@ -157,9 +183,13 @@ function readBytes(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new CtxrecError("CTXREC_ERR_DATA_MISSING_FILE", `cannot read the index (${(err as Error).message})`, {
-      file: path,
-    });
+    throw new CtxrecError(
+      "CTXREC_ERR_DATA_MISSING_FILE",
+      `cannot read the index (${(err as Error).message})`,
+      {
+        file: path,
+      },
+    );
   }
 }
 
@@ -179,7 +209,8 @@ function parseHeader(buf: Buffer, path: string, verifyHash: boolean): Header {
   if (PREFIX + h > buf.length) corruptThrow(path, "header runs past the end (truncated file)");
   if (verifyHash) {
     const digest = createHash("sha256").update(buf.subarray(PREFIX)).digest();
-    if (!digest.equals(buf.subarray(16, 48))) corruptThrow(path, "sha256 mismatch (file damaged or truncated)");
+    if (!digest.equals(buf.subarray(16, 48)))
+      corruptThrow(path, "sha256 mismatch (file damaged or truncated)");
   }
   try {
     return JSON.parse(buf.toString("utf8", PREFIX, PREFIX + h)) as Header;

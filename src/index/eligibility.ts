@@ -101,15 +101,16 @@ export class CountryEligibility {
       if (offsets[i + 1] === offsets[i]) unrestricted.push(i);
       for (let j = offsets[i]; j < offsets[i + 1]; j++) {
         const c = countries[j];
-        let list = rowsByCountry.get(c);
-        if (list === undefined) rowsByCountry.set(c, (list = []));
-        list.push(i);
+        const list = rowsByCountry.get(c);
+        if (list === undefined) rowsByCountry.set(c, [i]);
+        else list.push(i);
       }
     }
     this.size = n;
     this.unrestricted = Eligibility.fromRows(n, unrestricted);
     this.byCountry = new Map();
-    for (const [c, rows] of rowsByCountry) this.byCountry.set(c, Eligibility.fromRows(n, [...unrestricted, ...rows]));
+    for (const [c, rows] of rowsByCountry)
+      this.byCountry.set(c, Eligibility.fromRows(n, [...unrestricted, ...rows]));
   }
 
   readonly size: number;

@@ -78,9 +78,13 @@ export function checkItemEmbeddings(items: ItemEmbeddings): void {
   const seen = new Set<string>();
   for (let i = 0; i < ids.length; i++) {
     if (seen.has(ids[i])) {
-      throw new CtxrecError("CTXREC_ERR_ARG", `item id '${ids[i]}' at row ${i} appears twice; ids must be unique`, {
-        param: "ids",
-      });
+      throw new CtxrecError(
+        "CTXREC_ERR_ARG",
+        `item id '${ids[i]}' at row ${i} appears twice; ids must be unique`,
+        {
+          param: "ids",
+        },
+      );
     }
     seen.add(ids[i]);
   }
@@ -96,7 +100,13 @@ export function checkItemEmbeddings(items: ItemEmbeddings): void {
 }
 
 /** Throws CTXREC_ERR_SHAPE / _NUMERIC / _ARG unless `query` is `[d]` finite and k a positive integer. */
-export function checkQuery(query: Float32Array, dim: number, k: number, filter?: Eligibility, size?: number): void {
+export function checkQuery(
+  query: Float32Array,
+  dim: number,
+  k: number,
+  filter?: Eligibility,
+  size?: number,
+): void {
   requireArg(Number.isInteger(k) && k > 0, "k", `k must be a positive integer, got ${k}`);
   assertLength(query, dim, "query [d]");
   for (let j = 0; j < dim; j++) {

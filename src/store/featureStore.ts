@@ -120,9 +120,13 @@ export function checkOpenArgs(args: OpenStoreArgs): Required<OpenStoreArgs> {
   }
   const mode = args.mode ?? "read";
   if (mode !== "read" && mode !== "write") {
-    throw new CtxrecError("CTXREC_ERR_ARG", `mode ${JSON.stringify(mode)} is invalid; use "read" or "write"`, {
-      param: "mode",
-    });
+    throw new CtxrecError(
+      "CTXREC_ERR_ARG",
+      `mode ${JSON.stringify(mode)} is invalid; use "read" or "write"`,
+      {
+        param: "mode",
+      },
+    );
   }
   return {
     modelVersion: args.modelVersion,
@@ -139,6 +143,11 @@ export function checkUser(user: unknown, param: string): asserts user is string 
       param,
     });
   }
+}
+
+/** Throws unless every id in `users` is a non-empty string, naming `users[i]`. */
+export function checkUsers(users: readonly string[]): void {
+  for (let i = 0; i < users.length; i++) checkUser(users[i], `users[${i}]`);
 }
 
 /**
@@ -215,7 +224,12 @@ export function missingVersionError(
 }
 
 /** The refusal when an existing namespace has another width than the handle asks for. */
-export function dimMismatchError(where: string, modelVersion: string, stored: number, asked: number): CtxrecError {
+export function dimMismatchError(
+  where: string,
+  modelVersion: string,
+  stored: number,
+  asked: number,
+): CtxrecError {
   return new CtxrecError(
     "CTXREC_ERR_SHAPE",
     `${where}: the namespace of model version ${modelVersion} holds vectors of shape [${stored}], but the store was opened with dim ${asked}; open it with dim ${stored} or use a new model version`,

@@ -23,10 +23,8 @@ export function vectorOffset(versionBytes: number): number {
   return Math.ceil((FIXED_HEADER + versionBytes) / 4) * 4;
 }
 
-/** Bytes of the header (everything before the vector) for `modelVersion`. */
-export function headerLength(modelVersion: string): number {
-  return vectorOffset(Buffer.byteLength(modelVersion, "utf8"));
-}
+/** The longest header: model versions are at most 128 ASCII characters (`checkOpenArgs`). */
+export const MAX_HEADER = vectorOffset(128);
 
 /** Encodes a (validated) entry; `[d]` vector → `headerLength + 4d` bytes. */
 export function encodeRecord(entry: StateEntry): Buffer {
@@ -66,7 +64,11 @@ function corrupt(ctx: RecordContext, reason: string): CtxrecError {
  * Decodes and checks a record's header: magic, declared d, model version. With `full`, the byte
  * length must also be exactly header + 4d (no partial vector). Returns computedAt and the offset.
  */
-export function decodeHeader(buf: Buffer, ctx: RecordContext, full: boolean): { computedAt: number; offset: number } {
+export function decodeHeader(
+  buf: Buffer,
+  ctx: RecordContext,
+  full: boolean,
+): { computedAt: number; offset: number } {
   if (buf.length < FIXED_HEADER || buf.readUInt32LE(0) !== MAGIC) {
     throw corrupt(ctx, `record of ${buf.length} bytes has no ctxrec header`);
   }
