@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { requireArg } from "../core/errors.ts";
 import type { Rng } from "../core/rng.ts";
+import { assertHeapRoom } from "./kernels/heapGuard.ts";
 import { linear } from "./linear.ts";
 import { constVariable, glorotVariable } from "./params.ts";
 
@@ -64,17 +65,64 @@ export function mergeHeads(x: tf.Tensor3D, B: number, L: number, heads: number):
   return tf.reshape(t, [B * L, heads * dh]);
 }
 
-/** Scaled dot-product attention: q, k, v [n, L, dh], mask [L, L] additive or none → [n, L, dh]. */
+/** Bytes of wasm heap one attention call holds at its peak: scores, masked scores, P, dP (n·L² floats each). */
+export function attentionPeakBytes(n: number, L: number): number {
+  return 4 * n * L * L * 4;
+}
+
+/**
+ * Scaled dot-product attention: q, k, v [n, L, dh], mask [L, L] additive or none → [n, L, dh].
+ *
+ * A fused op with its own gradient (tf.customGrad) so that, of the [n, L, L] tensors, only the
+ * probabilities P stay alive between the forward and the backward pass. Written with plain ops,
+ * the tape kept the raw scores, the scaled scores, the masked scores and P in the forward pass,
+ * and every [n, L, L] temporary of the backward pass until the whole backward pass ended
+ * (tfjs frees backward temporaries only at the end of `gradients`): at B=256, L=200 (n = 512,
+ * 82 MB per [n, L, L] tensor) that filled the 4 GiB wasm heap (kernels/heapGuard.ts). Here the
+ * forward and backward temporaries are freed inside `tidy` as soon as they are used. The scale
+ * 1/√dh is applied to q ([n, L, dh]) instead of the scores ([n, L, L]): one small pass less.
+ *
+ * Backward, with S = s·QKᵀ + M, P = softmax(S), O = PV, s = 1/√dh:
+ *   dV = Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(P ⊙ dP)),  dQ = s·dS·K,  dK = s·dSᵀ·Q.
+ */
 export function scaledDotProductAttention(
   q: tf.Tensor3D,
   k: tf.Tensor3D,
   v: tf.Tensor3D,
   mask?: tf.Tensor2D,
 ): tf.Tensor3D {
-  const dh = q.shape[2];
-  let scores: tf.Tensor = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)); // [n, L, L]
-  if (mask !== undefined) scores = tf.add(scores, mask);
-  return tf.matMul(tf.softmax(scores), v);
+  const [n, L, dh] = q.shape;
+  if (tf.getBackend() === "wasm") {
+    // Fail with the fix before the allocation, never with a heap overflow mid-kernel.
+    assertHeapRoom(`attention over [${n}, ${L}, ${L}]`, attentionPeakBytes(n, L), tf.memory().numBytes);
+  }
+  const s = 1 / Math.sqrt(dh);
+  // customGrad passes the inputs and then the save function in one rest list.
+  const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qi, ki, vi] = args as tf.Tensor3D[];
+    const save = args[3] as tf.GradSaveFunc;
+    const [out, p] = tf.tidy(() => {
+      let scores: tf.Tensor = tf.matMul(tf.mul(qi, s), ki, false, true);
+      if (mask !== undefined) scores = tf.add(scores, mask);
+      const probs = tf.softmax(scores) as tf.Tensor3D; // [n, L, L]
+      return [tf.matMul(probs, vi), probs];
+    });
+    save([qi, ki, vi, p]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sp] = saved as tf.Tensor3D[];
+        const dO = dy;
+        return tf.tidy(() => {
+          const dV = tf.matMul(sp, dO, true, false); // [n, L, dh]
+          const pdp = tf.mul(sp, tf.matMul(dO, sv, false, true)); // P ⊙ dP  [n, L, L]
+          const dS = tf.mul(tf.sub(pdp, tf.mul(sp, tf.sum(pdp, -1, true))), s); // s·dS
+          return [tf.matMul(dS, sk), tf.matMul(dS, sq, true, false), dV];
+        });
+      },
+    };
+  });
+  return attend(q, k, v) as tf.Tensor3D;
 }
 
 /** x [B, L, d] → [B, L, d]. `causal` (default true) masks attention to later positions. */

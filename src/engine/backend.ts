@@ -14,6 +14,7 @@ import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import * as tf from "@tensorflow/tfjs-core";
 import { CtxrecError, wrapError } from "../core/errors.ts";
 import { loadGradients } from "./gradientLoader.ts";
+import { installMallocGuard } from "./kernels/heapGuard.ts";
 import { registerEngineGradients, registerEngineKernels } from "./kernels/index.ts";
 import { emscripten } from "./kernels/wasmHeap.ts";
 
@@ -83,6 +84,8 @@ export async function initEngine(): Promise<EngineInfo> {
       const ok = await tf.setBackend("wasm");
       if (!ok) throw new Error("tf.setBackend('wasm') returned false");
     }
+    // A failed malloc must throw, not hand out address 0 (see kernels/heapGuard.ts).
+    installMallocGuard(tf.findBackend("wasm") as wasm.BackendWasm, () => tf.memory().numBytes);
   } catch (err) {
     throw wrapError(
       "CTXREC_ERR_ENGINE",

@@ -6,12 +6,14 @@ import { HNSW_BACKENDS } from "./hnswBackends.ts";
 import { gaussianMixture, syntheticIds } from "./synthetic.ts";
 
 // High ef on small data: HNSW must then equal the argsort exactly. exactBelow = 0 sends every
-// filter through the graph (native filter or oversampling), the paths the contract must cover.
+// filter through the graph (native filter or oversampling): valid answers and recall ≥ 0.9 there;
+// with the default exactBelow, small filters are scanned exactly and must equal the argsort.
 for (const backend of HNSW_BACKENDS) {
   describeVectorIndexContract({
     name: `HnswIndex (${backend}, graph filters)`,
     build: (items, modelVersion) =>
       HnswIndex.build(items, { modelVersion, backend, efSearch: 512, exactBelow: 0, threads: 1 }),
+    approximateFilters: true,
   });
 }
 describeVectorIndexContract({

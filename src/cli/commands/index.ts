@@ -97,6 +97,9 @@ export function registerIndexCommand(program: Command): void {
     .action((opts: BuildOptions) => {
       const dim = toNumber(opts.dim, "--dim");
       const seed = toNumber(opts.seed, "--seed");
+      if (opts.kind !== "hnsw" && opts.kind !== "exact") {
+        throw new CtxrecError("CTXREC_ERR_ARG", `'${opts.kind}' is not hnsw or exact`, { param: "--kind" });
+      }
       let items: ItemEmbeddings;
       if (opts.synthetic !== undefined) {
         const n = toNumber(opts.synthetic, "--synthetic");
@@ -107,9 +110,6 @@ export function registerIndexCommand(program: Command): void {
         throw new CtxrecError("CTXREC_ERR_ARG", "give --vectors and --ids, or --synthetic N", {
           param: "--vectors",
         });
-      }
-      if (opts.kind !== "hnsw" && opts.kind !== "exact") {
-        throw new CtxrecError("CTXREC_ERR_ARG", `'${opts.kind}' is not hnsw or exact`, { param: "--kind" });
       }
       const started = performance.now();
       const bar = progressBar("index", "items");

@@ -19,16 +19,26 @@
  * 5. `Transpose` (wasm): upstream rank-5 [256,50,3,2,32] permutation 662 ms; merged-axes JS loop
  *    6–22 ms. Ranks 3 (other than batched 2-D) and 4 stay upstream (1.2–2.8 ms, not slower).
  *
- * Checked and left alone (registered on wasm): Softmax, Mean/Sum/Max, Rsqrt, Sub/Mul/Add/RealDiv,
- * Exp/Log, Relu/Step, Erf, Select, Tile, Slice, Concat, SplitV. Known slow, not yet patched (see
- * the profile in the engine report): Slice/SplitV read the whole input with `readSync` (a copy)
- * per call, and Sum over a leading axis transposes first.
+ * 6. `Identity` (wasm): upstream copies the input; now a shared reference (refcount), as on cpu.
+ *    IDENTITY_MEASURE
+ * 7. `Slice` / `SplitV` (wasm): upstream reads the WHOLE input out of the heap (`readSync`, a JS
+ *    copy) on every call, then copies the slice. Now only the selected runs are copied from a
+ *    heap view. SLICE_MEASURE
+ * 8. `Sum` over leading axes (wasm): upstream transposes the whole input first (bias and
+ *    layer-norm gradients `[B·L,F] → [F]`); now one pass of row additions. SUM_MEASURE
+ * 9. Heap guard (heapGuard.ts, installed by backend.ts): a failed malloc used to return NULL and
+ *    corrupt memory ("memory access out of bounds" at L=200); now it throws CTXREC_ERR_ENGINE.
+ *
+ * Checked and left alone (registered on wasm): Softmax, Mean/Max, Rsqrt, Sub/Mul/Add/RealDiv,
+ * Exp/Log, Relu/Step, Erf, Select, Tile, Concat.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { CtxrecError } from "../../core/errors.ts";
 import { fastBatchMatMulConfig } from "./batchMatMul.ts";
 import { batchMatMulGradConfig } from "./batchMatMulGrad.ts";
+import { identityConfig, sliceConfig, splitVConfig } from "./copies.ts";
 import { gatherConfig } from "./gather.ts";
+import { sumConfig } from "./sum.ts";
 import { transposeConfig } from "./transpose.ts";
 import { unsortedSegmentSumConfig } from "./unsortedSegmentSum.ts";
 
@@ -87,10 +97,18 @@ export function registerEngineKernels(backendName = "wasm"): void {
     tf.unregisterKernel(tf.GatherV2, backendName);
     tf.registerKernel(gatherConfig(gather));
   }
-  const transpose = tf.getKernel(tf.Transpose, backendName);
-  if (transpose !== undefined) {
-    tf.unregisterKernel(tf.Transpose, backendName);
-    tf.registerKernel(transposeConfig(transpose));
+  const replacements: [string, (original: tf.KernelConfig) => tf.KernelConfig][] = [
+    [tf.Transpose, transposeConfig],
+    [tf.Identity, identityConfig],
+    [tf.Slice, sliceConfig],
+    [tf.SplitV, splitVConfig],
+    [tf.Sum, sumConfig],
+  ];
+  for (const [name, make] of replacements) {
+    const upstream = tf.getKernel(name, backendName);
+    if (upstream === undefined) continue;
+    tf.unregisterKernel(name, backendName);
+    tf.registerKernel(make(upstream));
   }
   if (tf.getKernel(tf.UnsortedSegmentSum, backendName) === undefined) {
     tf.registerKernel(unsortedSegmentSumConfig(backendName));

@@ -1,0 +1,154 @@
+/**
+ * Typed configuration of the contextual sequential two-tower model, one `XArgs` per component
+ * (tfjs-layers style): every field has its default in the JSDoc and in `MODEL_DEFAULTS`, and
+ * `resolveModelConfig` validates once at the edge (CLI, artifact load) so components receive a
+ * complete, checked slice. Shapes: B batch, L history length, d width, C categories, N items.
+ */
+import { requireArg } from "../core/errors.ts";
+
+/** Item tower `f(item) → R^d`, shared by the history and the retrieval side. */
+export interface ItemTowerArgs {
+  /** Add Σ conf·category_emb to the id embedding (default true; a no-op for items without categories). */
+  categories: boolean;
+  /** Apply a residual MLP (d → d, ReLU) after the sum (default false: measured no gain, costs time). */
+  mlp: boolean;
+  /** L2-normalise item (and user) embeddings; pair with a temperature < 1 (default false). */
+  l2Normalize: boolean;
+}
+
+/** Sequence encoder: item reps + positions (+ types, time gaps) → N pre-norm causal blocks. */
+export interface EncoderArgs {
+  /** Width d (default 64). */
+  dim: number;
+  /** Number of Transformer blocks (default 2). */
+  blocks: number;
+  /** Attention heads; d must be divisible by it (default 2). */
+  heads: number;
+  /** Feed-forward width (default 4·d = 256). */
+  ffn: number;
+  /** History length L: the last L events are encoded (default 50). */
+  maxLen: number;
+  /** Dropout on embeddings, attention weights and block outputs during training (default 0.5, sparse data). */
+  dropout: number;
+  /** Add an event-type embedding when the data has more than one event type (default true). */
+  eventTypes: boolean;
+  /** Add a log₂ time-gap bucket embedding when the data has real timestamps (default true). */
+  timeGaps: boolean;
+}
+
+/** How the context layer projects the weighted categories. */
+export const CONTEXT_PROJECTIONS = ["mean", "sum", "attention", "learned"] as const;
+export type ContextProjection = (typeof CONTEXT_PROJECTIONS)[number];
+
+/** Context layer: subject-item categories × weights (+ demographics) → Dense + dropout → R^{dc}. */
+export interface ContextLayerArgs {
+  /** Turn the context layer on (default true). Off = the non-contextual baseline (same code path). */
+  enabled: boolean;
+  /** Output width dc (default 64). */
+  dim: number;
+  /** Category projection (default "mean": Σ w_k·emb_k with weights normalised to sum 1). */
+  projection: ContextProjection;
+  /** Include demographic embeddings (each field has its own "missing" code) (default true). */
+  demographics: boolean;
+  /** Width of each demographic embedding (default 8). */
+  demographicDim: number;
+  /** Dropout on the context output during training (default 0.5; the original suggests 0.5–0.8). */
+  dropout: number;
+}
+
+export const FUSIONS = ["concat", "cross-attention"] as const;
+export type Fusion = (typeof FUSIONS)[number];
+
+/** Fusion of the sequence state and the context into the user embedding. */
+export interface FusionArgs {
+  /** "concat" (default): concat(h, ctx) → MLP; "cross-attention": the context queries the sequence outputs first. */
+  kind: Fusion;
+  /** Hidden width of the MLP head (default 128). */
+  hidden: number;
+}
+
+export interface ModelConfig {
+  itemTower: ItemTowerArgs;
+  encoder: EncoderArgs;
+  context: ContextLayerArgs;
+  fusion: FusionArgs;
+}
+
+/** The documented default configuration (README / docs/training.md). */
+export const MODEL_DEFAULTS: ModelConfig = {
+  itemTower: { categories: true, mlp: false, l2Normalize: false },
+  encoder: {
+    dim: 64,
+    blocks: 2,
+    heads: 2,
+    ffn: 256,
+    maxLen: 50,
+    dropout: 0.5,
+    eventTypes: true,
+    timeGaps: true,
+  },
+  context: {
+    enabled: true,
+    dim: 64,
+    projection: "mean",
+    demographics: true,
+    demographicDim: 8,
+    dropout: 0.5,
+  },
+  fusion: { kind: "concat", hidden: 128 },
+};
+
+/** Partial overrides, one level deep. */
+export type ModelConfigOverrides = { [K in keyof ModelConfig]?: Partial<ModelConfig[K]> };
+
+const isPosInt = (x: number) => Number.isInteger(x) && x >= 1;
+const isRate = (x: number) => Number.isFinite(x) && x >= 0 && x < 1;
+
+/** Defaults + overrides, validated (CTXREC_ERR_ARG naming the field). */
+export function resolveModelConfig(over: ModelConfigOverrides = {}): ModelConfig {
+  const c: ModelConfig = {
+    itemTower: { ...MODEL_DEFAULTS.itemTower, ...over.itemTower },
+    encoder: { ...MODEL_DEFAULTS.encoder, ...over.encoder },
+    context: { ...MODEL_DEFAULTS.context, ...over.context },
+    fusion: { ...MODEL_DEFAULTS.fusion, ...over.fusion },
+  };
+  const e = c.encoder;
+  for (const k of ["dim", "blocks", "heads", "ffn", "maxLen"] as const) {
+    requireArg(isPosInt(e[k]), `encoder.${k}`, `expected an integer ≥ 1, got ${e[k]}`);
+  }
+  requireArg(e.dim % e.heads === 0, "encoder.heads", `width ${e.dim} is not divisible by ${e.heads} heads`);
+  requireArg(isRate(e.dropout), "encoder.dropout", `expected a rate in [0, 1), got ${e.dropout}`);
+  requireArg(isPosInt(c.context.dim), "context.dim", `expected an integer ≥ 1, got ${c.context.dim}`);
+  requireArg(
+    isPosInt(c.context.demographicDim),
+    "context.demographicDim",
+    `expected an integer ≥ 1, got ${c.context.demographicDim}`,
+  );
+  requireArg(isRate(c.context.dropout), "context.dropout", `expected a rate in [0, 1), got ${c.context.dropout}`);
+  requireArg(
+    (CONTEXT_PROJECTIONS as readonly string[]).includes(c.context.projection),
+    "context.projection",
+    `expected one of ${CONTEXT_PROJECTIONS.join(", ")}, got ${c.context.projection}`,
+  );
+  requireArg(
+    (FUSIONS as readonly string[]).includes(c.fusion.kind),
+    "fusion.kind",
+    `expected one of ${FUSIONS.join(", ")}, got ${c.fusion.kind}`,
+  );
+  requireArg(isPosInt(c.fusion.hidden), "fusion.hidden", `expected an integer ≥ 1, got ${c.fusion.hidden}`);
+  return c;
+}
+
+/** Vocabulary sizes the model's tables are built for (from the data set; stored in the manifest). */
+export interface VocabSizes {
+  /** N: items + padding row 0. */
+  items: number;
+  /** C: categories + padding row 0. */
+  categories: number;
+  /** Event types (0 padding, 1 no type). */
+  types: number;
+  /** Per demographic field: codes (0 padding, 1 missing). */
+  demographics: Record<string, number>;
+  /** Whether the data has real (varying) time gaps; decides if the gap embedding is built. */
+  hasTimeGaps: boolean;
+}

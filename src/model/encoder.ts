@@ -1,0 +1,97 @@
+/**
+ * Sequence encoder (DESIGN §2, the cached offline part): the item representations of the last L
+ * events + learned positions (+ event-type and time-gap-bucket embeddings where the data has them)
+ * → N pre-norm Transformer blocks with a causal mask → final layer norm → one hidden state per
+ * position. Sequences are RIGHT-padded: position t sees positions ≤ t only, so a real position
+ * never sees padding and no key mask is needed; padding rows are zeroed at the input and their
+ * outputs are never read. Shapes: B batch, Lb ≤ L padded length of the batch, d width.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Rng } from "../core/rng.ts";
+import { assertShape } from "../core/shapes.ts";
+import { type BlockParams, blockVariables, initBlockParams, layerNorm } from "../engine/blocks.ts";
+import { constVariable } from "../engine/params.ts";
+import type { EncoderArgs, VocabSizes } from "./config.ts";
+import { causalBlock, dropout, normalVariable } from "./layers.ts";
+
+/** Number of time-gap buckets: 0 padding, 1 no previous event, 2.. log₂(1 + gap seconds). */
+export const GAP_BUCKETS = 32;
+
+/** Bucket of a gap in seconds (negative or NaN gaps count as 0 s). */
+export function gapBucket(gapSeconds: number): number {
+  const g = gapSeconds > 0 ? gapSeconds : 0;
+  return 2 + Math.min(GAP_BUCKETS - 3, Math.floor(Math.log2(1 + g)));
+}
+
+export interface EncoderParams {
+  args: EncoderArgs;
+  /** [L, d] */
+  positions: tf.Variable<tf.Rank.R2>;
+  /** [T, d] event types, when the data has more than one. */
+  types?: tf.Variable<tf.Rank.R2>;
+  /** [GAP_BUCKETS, d] time gaps, when the data has real timestamps. */
+  gaps?: tf.Variable<tf.Rank.R2>;
+  blocks: BlockParams[];
+  lnGamma: tf.Variable<tf.Rank.R1>;
+  lnBeta: tf.Variable<tf.Rank.R1>;
+}
+
+export function initEncoder(args: EncoderArgs, sizes: VocabSizes, rng: Rng, prefix: string): EncoderParams {
+  const d = args.dim;
+  const p: EncoderParams = {
+    args,
+    positions: normalVariable(args.maxLen, d, 0.02, rng.fork(), `${prefix}encoder/positions`),
+    blocks: Array.from({ length: args.blocks }, (_, i) => initBlockParams(d, args.ffn, rng.fork(), `${prefix}encoder/block${i}`)),
+    lnGamma: constVariable(d, 1, `${prefix}encoder/ln/gamma`),
+    lnBeta: constVariable(d, 0, `${prefix}encoder/ln/beta`),
+  };
+  // Types: 0 padding, 1 no type; a data set with only code 1 has nothing to learn.
+  if (args.eventTypes && sizes.types > 2) p.types = normalVariable(sizes.types, d, 0.02, rng.fork(), `${prefix}encoder/types`);
+  if (args.timeGaps && sizes.hasTimeGaps) p.gaps = normalVariable(GAP_BUCKETS, d, 0.02, rng.fork(), `${prefix}encoder/gaps`);
+  return p;
+}
+
+export function encoderVariables(p: EncoderParams): tf.Variable[] {
+  return [
+    p.positions,
+    ...(p.types ? [p.types] : []),
+    ...(p.gaps ? [p.gaps] : []),
+    ...p.blocks.flatMap(blockVariables),
+    p.lnGamma,
+    p.lnBeta,
+  ];
+}
+
+/** A right-padded batch of histories as the encoder reads it. */
+export interface SequenceInput {
+  B: number;
+  /** Lb, the padded length (≤ L). */
+  len: number;
+  /** [B·Lb] 1 for a real event, 0 for padding. */
+  mask: Float32Array;
+  /** [B·Lb] event-type codes (0 padding). */
+  types: Int32Array;
+  /** [B·Lb] time-gap buckets (0 padding). */
+  gaps: Int32Array;
+}
+
+/**
+ * Hidden states [B, Lb, d] from the item representations of the batch's events `items` [B·Lb, d]
+ * (rows of padding may hold anything: they are zeroed). `rng` undefined = inference (no dropout).
+ */
+export function encodeSequence(p: EncoderParams, input: SequenceInput, items: tf.Tensor2D, rng: Rng | undefined): tf.Tensor3D {
+  const { B, len } = input;
+  const d = p.args.dim;
+  assertShape(items.shape, [B * len, d], "encodeSequence items [B·Lb, d]");
+  assertShape([len], [-1], "len");
+  const mask = tf.tensor2d(input.mask, [B * len, 1]);
+  // SASRec scales item embeddings by √d so they are not drowned by the positional terms.
+  let x: tf.Tensor = tf.mul(items, Math.sqrt(d));
+  if (p.types !== undefined) x = tf.add(x, tf.gather(p.types, tf.tensor1d(input.types, "int32")));
+  if (p.gaps !== undefined) x = tf.add(x, tf.gather(p.gaps, tf.tensor1d(input.gaps, "int32")));
+  x = tf.mul(x, mask);
+  let h = tf.add(tf.reshape(x, [B, len, d]), tf.slice(p.positions, [0, 0], [len, d])) as tf.Tensor3D;
+  h = tf.mul(dropout(h, p.args.dropout, rng), tf.reshape(mask, [B, len, 1])) as tf.Tensor3D;
+  for (const blk of p.blocks) h = causalBlock(h, blk, p.args.heads, p.args.dropout, rng);
+  return layerNorm(h, p.lnGamma, p.lnBeta) as tf.Tensor3D;
+}

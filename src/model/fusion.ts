@@ -1,0 +1,74 @@
+/**
+ * Fusion (DESIGN §2): the sequence state h and the context output → MLP head → user embedding u.
+ * "concat" (default): u = h + MLP(concat(h, ctx)). "cross-attention": the context queries the
+ * causal sequence outputs first, a = Attn(q = ctx·Wq, k = H·Wk, v = H·Wv), then
+ * u = h + MLP(concat(h, ctx, a)). The residual keeps the sequence state as the backbone: with the
+ * context layer off (the baseline) the head sees h alone and u = h + MLP(h).
+ * Shapes: B batch, Lb length, P = B·Lb rows, d width, dc context width, F head width.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Rng } from "../core/rng.ts";
+import { causalMask } from "../engine/attention.ts";
+import { glorotVariable } from "../engine/params.ts";
+import type { FusionArgs } from "./config.ts";
+import { type DenseParams, dense, initDense } from "./layers.ts";
+
+export interface FusionParams {
+  args: FusionArgs;
+  hidden: DenseParams;
+  out: DenseParams;
+  /** Cross-attention projections: wq [dc, d], wk [d, d], wv [d, d]. */
+  cross?: { wq: tf.Variable<tf.Rank.R2>; wk: tf.Variable<tf.Rank.R2>; wv: tf.Variable<tf.Rank.R2> };
+}
+
+/** `contextDim` 0 = no context layer (baseline). */
+export function initFusion(args: FusionArgs, dim: number, contextDim: number, rng: Rng, prefix: string): FusionParams {
+  const cross = args.kind === "cross-attention" && contextDim > 0;
+  const inDim = dim + contextDim + (cross ? dim : 0);
+  const p: FusionParams = {
+    args,
+    hidden: initDense(inDim, args.hidden, rng.fork(), `${prefix}fusion/hidden`),
+    out: initDense(args.hidden, dim, rng.fork(), `${prefix}fusion/out`),
+  };
+  if (cross) {
+    p.cross = {
+      wq: glorotVariable(contextDim, dim, rng.fork(), `${prefix}fusion/wq`),
+      wk: glorotVariable(dim, dim, rng.fork(), `${prefix}fusion/wk`),
+      wv: glorotVariable(dim, dim, rng.fork(), `${prefix}fusion/wv`),
+    };
+  }
+  return p;
+}
+
+export function fusionVariables(p: FusionParams): tf.Variable[] {
+  return [
+    p.hidden.w,
+    p.hidden.b,
+    p.out.w,
+    p.out.b,
+    ...(p.cross ? [p.cross.wq, p.cross.wk, p.cross.wv] : []),
+  ];
+}
+
+/**
+ * User embeddings [B·Lb, d] for every position: `h` [B, Lb, d] sequence outputs, `ctx`
+ * [B·Lb, dc] context outputs (undefined = baseline).
+ */
+export function fuse(p: FusionParams, h: tf.Tensor3D, ctx: tf.Tensor2D | undefined, _rng?: Rng): tf.Tensor2D {
+  const [B, L, d] = h.shape;
+  const flat = tf.reshape(h, [B * L, d]) as tf.Tensor2D;
+  const parts: tf.Tensor[] = [flat];
+  if (ctx !== undefined) {
+    parts.push(ctx);
+    if (p.cross !== undefined) {
+      const q = tf.reshape(tf.matMul(ctx, p.cross.wq), [B, L, d]);
+      const k = tf.reshape(tf.matMul(flat, p.cross.wk), [B, L, d]);
+      const v = tf.reshape(tf.matMul(flat, p.cross.wv), [B, L, d]);
+      // Position t's context may look at sequence outputs ≤ t only (no peeking at later events).
+      const s = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)), causalMask(L));
+      parts.push(tf.reshape(tf.matMul(tf.softmax(s), v), [B * L, d]));
+    }
+  }
+  const x = parts.length === 1 ? flat : tf.concat(parts, 1);
+  return tf.add(flat, dense(tf.relu(dense(x, p.hidden)), p.out)) as tf.Tensor2D;
+}

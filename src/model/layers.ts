@@ -1,0 +1,95 @@
+/**
+ * Small layers the model needs on top of the engine: seeded dropout, a dense layer with its own
+ * variables, and a pre-norm causal Transformer block WITH dropout on the attention weights and the
+ * residual branches (the engine's `transformerBlock` has none, and SASRec-family models on sparse
+ * data such as Beauty depend on it). Built from the engine's pieces (`splitHeads`, `mergeHeads`,
+ * `causalMask`, `layerNorm`, `linear`) so every matmul stays on the patched fast paths.
+ * Shapes: B batch, L length, d width, H heads.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Rng } from "../core/rng.ts";
+import { causalMask, mergeHeads, splitHeads } from "../engine/attention.ts";
+import { type BlockParams, layerNorm } from "../engine/blocks.ts";
+import { linear } from "../engine/linear.ts";
+import { constVariable, glorotVariable } from "../engine/params.ts";
+
+/**
+ * Inverted dropout with a seed drawn from `rng` (same rng state ⇒ same mask). `rng` undefined or
+ * rate 0 means inference: the identity.
+ */
+export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng | undefined): T {
+  if (rng === undefined || rate <= 0) return x;
+  return tf.dropout(x, rate, undefined, rng.int(2 ** 31)) as T;
+}
+
+/** A dense layer's variables: w [in, out], b [out]. */
+export interface DenseParams {
+  w: tf.Variable<tf.Rank.R2>;
+  b: tf.Variable<tf.Rank.R1>;
+}
+
+export function initDense(inDim: number, outDim: number, rng: Rng, name: string): DenseParams {
+  return { w: glorotVariable(inDim, outDim, rng, `${name}/w`), b: constVariable(outDim, 0, `${name}/b`) };
+}
+
+/** x [..., in] → [..., out]. */
+export function dense(x: tf.Tensor, p: DenseParams): tf.Tensor {
+  return linear(x, p.w, p.b);
+}
+
+/** A [rows, cols] variable with N(0, scale²) values from `rng`. */
+export function normalVariable(
+  rows: number,
+  cols: number,
+  scale: number,
+  rng: Rng,
+  name: string,
+): tf.Variable<tf.Rank.R2> {
+  const v = new Float32Array(rows * cols);
+  for (let i = 0; i < v.length; i++) v[i] = rng.normal() * scale;
+  return tf.variable(tf.tensor2d(v, [rows, cols]), true, name);
+}
+
+/**
+ * Causal multi-head self-attention with dropout on the attention weights.
+ * x [B, L, d] → [B, L, d]; position t attends to positions ≤ t only.
+ */
+function causalSelfAttention(
+  x: tf.Tensor3D,
+  p: BlockParams["attention"],
+  heads: number,
+  rate: number,
+  rng: Rng | undefined,
+): tf.Tensor3D {
+  const [B, L, d] = x.shape;
+  const qkv = linear(tf.reshape(x, [B * L, d]), p.wQkv, p.bQkv) as tf.Tensor2D;
+  const [q, k, v] = splitHeads(qkv, B, L, heads);
+  const dh = d / heads;
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), causalMask(L));
+  const weights = dropout(tf.softmax(scores), rate, rng); // [H·B, L, L]
+  const ctx = tf.matMul(weights, v) as tf.Tensor3D;
+  const out = linear(mergeHeads(ctx, B, L, heads), p.wOut, p.bOut);
+  return tf.reshape(out, [B, L, d]);
+}
+
+/**
+ * Pre-norm causal block with dropout: h = x + drop(Attn(LN₁(x))); y = h + drop(FFN(LN₂(h))).
+ * x [B, L, d] → [B, L, d]. Uses the engine's `BlockParams` (initialised by `initBlockParams`).
+ */
+export function causalBlock(
+  x: tf.Tensor3D,
+  p: BlockParams,
+  heads: number,
+  rate: number,
+  rng: Rng | undefined,
+): tf.Tensor3D {
+  const a = causalSelfAttention(layerNorm(x, p.ln1Gamma, p.ln1Beta) as tf.Tensor3D, p.attention, heads, rate, rng);
+  const h = tf.add(x, dropout(a, rate, rng)) as tf.Tensor3D;
+  const hidden = tf.relu(linear(layerNorm(h, p.ln2Gamma, p.ln2Beta), p.w1, p.b1));
+  return tf.add(h, dropout(linear(dropout(hidden, rate, rng), p.w2, p.b2), rate, rng)) as tf.Tensor3D;
+}
+
+/** Row-wise L2 normalisation x [n, d] → [n, d] (ε keeps zero rows finite). */
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-12))) as tf.Tensor2D;
+}

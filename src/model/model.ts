@@ -1,0 +1,102 @@
+/**
+ * The contextual sequential two-tower model: item tower, sequence encoder, context layer, fusion,
+ * composed in one place. The non-contextual baseline is the same model with
+ * `config.context.enabled = false` (no context layer is built and the fusion head sees h alone).
+ * Shapes: B batch, Lb padded length, P = B·Lb rows, U unique items, d width.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Rng } from "../core/rng.ts";
+import { assertShape } from "../core/shapes.ts";
+import type { ModelConfig, VocabSizes } from "./config.ts";
+import { type ContextInput, type ContextLayerParams, contextLayer, contextLayerVariables, initContextLayer } from "./contextLayer.ts";
+import { type EncoderParams, encodeSequence, encoderVariables, initEncoder } from "./encoder.ts";
+import { type FusionParams, fuse, fusionVariables, initFusion } from "./fusion.ts";
+import type { ItemFeatures } from "./itemFeatures.ts";
+import { type ItemTowerParams, initItemTower, itemTower, itemTowerVariables } from "./itemTower.ts";
+import { l2Normalize } from "./layers.ts";
+import type { SequenceBatch } from "./sequences.ts";
+
+/**
+ * tfjs keeps ONE process-wide registry of variable names and refuses a duplicate, so two models in
+ * one process (baseline and contextual side by side, a loaded artifact beside a trained model)
+ * need distinct names: each instance gets a numbered prefix. The artifact stores names without it.
+ */
+let nextInstance = 0;
+
+export interface CtxrecModel {
+  config: ModelConfig;
+  sizes: VocabSizes;
+  features: ItemFeatures;
+  item: ItemTowerParams;
+  encoder: EncoderParams;
+  /** Absent in the baseline. */
+  context?: ContextLayerParams;
+  fusion: FusionParams;
+  /** Prefix of this instance's variable names (tfjs registers variable names process-wide). */
+  prefix: string;
+}
+
+/** A fresh model with seeded weights (same seed ⇒ same weights). */
+export function createModel(config: ModelConfig, sizes: VocabSizes, features: ItemFeatures, rng: Rng): CtxrecModel {
+  const d = config.encoder.dim;
+  const prefix = `ctxrec${nextInstance++}/`;
+  // Each component draws from its own fork, so turning one on or off leaves the others' init unchanged.
+  const item = initItemTower(config.itemTower, sizes.items, sizes.categories, d, rng.fork(), prefix);
+  const encoder = initEncoder(config.encoder, sizes, rng.fork(), prefix);
+  const ctxRng = rng.fork();
+  const context = config.context.enabled ? initContextLayer(config.context, sizes, d, ctxRng, prefix) : undefined;
+  const fusion = initFusion(config.fusion, d, context ? config.context.dim : 0, rng.fork(), prefix);
+  return { config, sizes, features, item, encoder, context, fusion, prefix };
+}
+
+/** Dense variables (everything but the sparse id table), in a stable order. */
+export function modelVariables(m: CtxrecModel): tf.Variable[] {
+  return [
+    ...itemTowerVariables(m.item),
+    ...encoderVariables(m.encoder),
+    ...(m.context ? contextLayerVariables(m.context) : []),
+    ...fusionVariables(m.fusion),
+  ];
+}
+
+export function disposeModel(m: CtxrecModel): void {
+  for (const v of modelVariables(m)) v.dispose();
+}
+
+/** The context of every row of a batch: categories [P, k] and demographic codes [P] per field. */
+export interface RowContext {
+  input: ContextInput;
+  demographics: Record<string, Int32Array>;
+}
+
+/**
+ * User embeddings for every slot of a batch [B·Lb, d]: `unique` [U] item codes with their id rows
+ * `idRows` [U, d], `local` [B·Lb] the index into `unique` of each slot (padding: any valid index).
+ * `ctx` is required when the model has a context layer (rows with no context: present = 0).
+ * `rng` undefined = inference (no dropout).
+ */
+export function userStates(
+  m: CtxrecModel,
+  seq: SequenceBatch,
+  reps: tf.Tensor2D,
+  local: Int32Array,
+  ctx: RowContext | undefined,
+  rng: Rng | undefined,
+): tf.Tensor2D {
+  const P = seq.B * seq.len;
+  assertShape([local.length], [P], "userStates local [B·Lb]");
+  const hist = tf.gather(reps, tf.tensor1d(local, "int32")) as tf.Tensor2D;
+  const h = encodeSequence(m.encoder, seq, hist, rng);
+  let c: tf.Tensor2D | undefined;
+  if (m.context !== undefined) {
+    if (ctx === undefined) throw new Error("userStates: the model has a context layer but no context was given");
+    c = contextLayer(m.context, ctx.input, ctx.demographics, rng);
+  }
+  const u = fuse(m.fusion, h, c);
+  return m.config.itemTower.l2Normalize ? l2Normalize(u) : u;
+}
+
+/** Item representations [U, d] of `unique` item codes given their id rows [U, d]. */
+export function itemReps(m: CtxrecModel, unique: Int32Array, idRows: tf.Tensor2D): tf.Tensor2D {
+  return itemTower(m.item, m.features, unique, idRows);
+}

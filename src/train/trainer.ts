@@ -1,0 +1,287 @@
+/**
+ * The training loop (DESIGN §3): SASRec-style sequence-to-sequence training with dynamic padding
+ * (examples.ts), pseudo-context per position from its positive (context.ts, with whole-context
+ * dropout), the sampled softmax with mixed in-batch + uniform negatives and logQ correction
+ * (loss.ts), dense weights on tf.train.adam and the id table on LazyAdam (the engine's
+ * `trainStep`), early stopping on validation NDCG@10 under `loo`, a wall-clock budget. All
+ * randomness comes from one seed: same seed ⇒ same weights.
+ * Shapes: B rows, Lb padded length, P = B·Lb slots, R real positions, U unique items, d width.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { deriveSeed, Rng } from "../core/rng.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
+import { DEMOGRAPHIC_FIELDS } from "../data/schema.ts";
+import { leaveOneOut } from "../data/splits.ts";
+import { LazyAdam, selectRows } from "../engine/sparseEmbedding.ts";
+import { trainStep } from "../engine/trainStep.ts";
+import { evaluateLoo } from "../eval/loo.ts";
+import type { EvalResult } from "../eval/result.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { itemFeaturesOf } from "../model/itemFeatures.ts";
+import { type CtxrecModel, createModel, itemReps, modelVariables, userStates } from "../model/model.ts";
+import { createModelScorer } from "../model/scorer.ts";
+import { sequenceBatch } from "../model/sequences.ts";
+import { pseudoContext } from "./context.ts";
+import { inBatchCandidates, mixCandidates, sampleUniformIds, uniformCandidates } from "./lossCandidates.ts";
+import { sampledSoftmaxLoss } from "./loss.ts";
+import { lengthBucketedBatches, positiveFrequency, type TrainingRows, trainingRows } from "./examples.ts";
+import type { TrainArgs } from "./trainArgs.ts";
+import { vocabSizesOf } from "./vocabSizes.ts";
+
+/** Progress of the loop, for bars and logs. */
+export interface TrainProgress {
+  epoch: number;
+  /** Batches done in this epoch / batches per epoch. */
+  batch: number;
+  batches: number;
+  /** Running mean loss of the epoch. */
+  loss: number;
+  /** Positives (examples) per second since the start. */
+  examplesPerSecond: number;
+  elapsedSeconds: number;
+}
+
+/** One validation evaluation. */
+export interface ValidationPoint {
+  epoch: number;
+  ndcg10: number;
+  hit10: number;
+  trainLoss: number;
+  elapsedSeconds: number;
+}
+
+export interface TrainResult {
+  model: CtxrecModel;
+  /** Validation figures after each evaluation. */
+  history: ValidationPoint[];
+  /** The epoch whose weights were kept (best validation NDCG@10). */
+  bestEpoch: number;
+  /** Validation result of the kept weights. */
+  validation: EvalResult | undefined;
+  epochs: number;
+  trainSeconds: number;
+  /** Why training ended: "epochs" | "early-stopping" | "time-budget". */
+  stopReason: "epochs" | "early-stopping" | "time-budget";
+}
+
+export interface TrainHooks {
+  onProgress?: (p: TrainProgress) => void;
+  onValidation?: (p: ValidationPoint) => void;
+  /** Skip validation entirely (tests on data without validation targets). Default false. */
+  skipValidation?: boolean;
+}
+
+/** Everything one step needs, built on the host (no tensors). */
+interface StepInput {
+  seq: ReturnType<typeof sequenceBatch>;
+  /** [U] unique items of the step (history ∪ positives ∪ uniform negatives). */
+  unique: Int32Array;
+  /** [P] index into unique of each history slot. */
+  histLocal: Int32Array;
+  /** [R] slot index of each real position. */
+  real: Int32Array;
+  /** [R] positive item of each real position. */
+  positives: Int32Array;
+  /** [R] index into unique of each positive. */
+  posLocal: Int32Array;
+  uniformIds: Int32Array;
+  uniformLocal: Int32Array;
+  context?: Parameters<typeof userStates>[4];
+}
+
+/** Host-side preparation of a batch of rows (inputs = events start..end−2, positives = start+1..end−1). */
+function prepareStep(
+  m: CtxrecModel,
+  ds: CompiledDataset,
+  rows: TrainingRows,
+  batch: Int32Array,
+  args: TrainArgs,
+  rng: Rng,
+): StepInput {
+  const B = batch.length;
+  const starts = Int32Array.from(batch, (r) => rows.starts[r]);
+  const inputEnds = Int32Array.from(batch, (r) => rows.ends[r] - 1);
+  const firsts = Int32Array.from(batch, (r) => rows.firsts[r]);
+  const seq = sequenceBatch(ds, starts, inputEnds, firsts, m.config.encoder.maxLen);
+  const P = B * seq.len;
+  const targets = new Int32Array(P); // 0 for padding slots
+  let R = 0;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < seq.lengths[b]; t++) targets[b * seq.len + t] = ds.items[starts[b] + t + 1];
+    R += seq.lengths[b];
+  }
+  const real = new Int32Array(R);
+  for (let j = 0, o = 0; j < P; j++) if (seq.mask[j] > 0) real[o++] = j;
+  const positives = Int32Array.from(real, (j) => targets[j]);
+  const uniformIds = sampleUniformIds(args.uniformNegatives, ds.itemVocab.size, rng);
+  const all = new Int32Array(P + R + uniformIds.length);
+  all.set(seq.items, 0);
+  all.set(positives, P);
+  all.set(uniformIds, P + R);
+  const sel = selectRows(all, ds.itemVocab.size, "step items");
+  const out: StepInput = {
+    seq,
+    unique: sel.rows,
+    histLocal: sel.local.subarray(0, P),
+    real,
+    positives,
+    posLocal: sel.local.subarray(P, P + R),
+    uniformIds,
+    uniformLocal: sel.local.subarray(P + R),
+  };
+  if (m.context !== undefined) {
+    // Pseudo-context of every slot from ITS positive (padding slots: item 0, no categories).
+    const input = pseudoContext(targets, ds, args.pseudoContext, rng);
+    const demographics: Record<string, Int32Array> = {};
+    for (const f of DEMOGRAPHIC_FIELDS) {
+      const codes = ds.demographics[f].codes;
+      demographics[f] = Int32Array.from({ length: P }, (_, j) => codes[rows.users[batch[Math.floor(j / seq.len)]]]);
+    }
+    out.context = { input, demographics };
+  }
+  return out;
+}
+
+/** The scalar loss of one prepared step given the id rows of `unique` [U, d]. */
+function stepLoss(
+  m: CtxrecModel,
+  s: StepInput,
+  idRows: tf.Tensor2D,
+  freq: Float64Array,
+  total: number,
+  args: TrainArgs,
+  rng: Rng,
+): tf.Scalar {
+  const reps = itemReps(m, s.unique, idRows);
+  const u = userStates(m, s.seq, reps, s.histLocal, s.context, rng);
+  const uReal = tf.gather(u, tf.tensor1d(s.real, "int32")) as tf.Tensor2D;
+  const posEmb = tf.gather(reps, tf.tensor1d(s.posLocal, "int32")) as tf.Tensor2D;
+  let candidates = inBatchCandidates(s.positives, posEmb, freq, total);
+  if (s.uniformIds.length > 0) {
+    const uni = tf.gather(reps, tf.tensor1d(s.uniformLocal, "int32")) as tf.Tensor2D;
+    candidates = mixCandidates(candidates, uniformCandidates(s.uniformIds, uni, m.sizes.items));
+  }
+  return sampledSoftmaxLoss({
+    u: uReal,
+    positiveIds: s.positives,
+    positiveEmbeddings: posEmb,
+    candidates,
+    temperature: args.temperature,
+  });
+}
+
+/** Host copies of every weight (dense variables and the id table), for keeping the best epoch. */
+interface Snapshot {
+  dense: Float32Array[];
+  table: Float32Array;
+}
+
+function snapshot(m: CtxrecModel): Snapshot {
+  return {
+    dense: modelVariables(m).map((v) => Float32Array.from(v.dataSync() as Float32Array)),
+    table: Float32Array.from(m.item.ids.values),
+  };
+}
+
+function restore(m: CtxrecModel, s: Snapshot): void {
+  modelVariables(m).forEach((v, i) => {
+    tf.tidy(() => v.assign(tf.tensor(s.dense[i], v.shape)));
+  });
+  m.item.ids.values.set(s.table);
+}
+
+/** Trains a model on the train part of the leave-one-out split of `ds`. */
+export async function train(
+  ds: CompiledDataset,
+  config: ModelConfig,
+  args: TrainArgs,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
+  const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const rootRng = new Rng(args.seed);
+  const m = createModel(config, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(deriveSeed(args.seed, "init")));
+  const split = leaveOneOut(ds.offsets);
+  const rows = trainingRows(ds, split, config.encoder.maxLen);
+  const freq = positiveFrequency(ds, rows);
+  const total = Math.max(1, rows.positives);
+  const variables = modelVariables(m);
+  const optimizer = tf.train.adam(args.learningRate);
+  const sparseOpt = new LazyAdam(m.item.ids, { learningRate: args.learningRate });
+  const batchRng = new Rng(deriveSeed(rootRng.seed, "batches"));
+  const stepRng = new Rng(deriveSeed(rootRng.seed, "steps"));
+  const history: ValidationPoint[] = [];
+  let best: { epoch: number; ndcg: number; snap: Snapshot; result: EvalResult } | undefined;
+  let sinceBest = 0;
+  let stopReason: TrainResult["stopReason"] = "epochs";
+  let examples = 0;
+  let epoch = 0;
+  const budgetSeconds = args.maxMinutes * 60;
+  const validate = async (trainLoss: number) => {
+    const result = await evaluateLoo(ds, createModelScorer(m, "validation"), { target: "validation" });
+    const point: ValidationPoint = {
+      epoch,
+      ndcg10: result.metrics["ndcg@10"] ?? 0,
+      hit10: result.metrics["hit@10"] ?? 0,
+      trainLoss,
+      elapsedSeconds: elapsed(),
+    };
+    history.push(point);
+    hooks.onValidation?.(point);
+    if (best === undefined || point.ndcg10 > best.ndcg) {
+      best = { epoch, ndcg: point.ndcg10, snap: snapshot(m), result };
+      sinceBest = 0;
+    } else sinceBest++;
+  };
+  try {
+    outer: for (epoch = 1; epoch <= args.epochs; epoch++) {
+      const batches = lengthBucketedBatches(rows, args.batchSize, batchRng);
+      let lossSum = 0;
+      for (let i = 0; i < batches.length; i++) {
+        const s = prepareStep(m, ds, rows, batches[i], args, stepRng);
+        const r = trainStep({
+          variables,
+          optimizer,
+          sparse: [{ table: m.item.ids, optimizer: sparseOpt, ids: [s.unique] }],
+          loss: ([[idRows]]) => stepLoss(m, s, idRows, freq, total, args, stepRng),
+        });
+        lossSum += r.loss;
+        examples += s.real.length;
+        hooks.onProgress?.({
+          epoch,
+          batch: i + 1,
+          batches: batches.length,
+          loss: lossSum / (i + 1),
+          examplesPerSecond: examples / Math.max(1e-9, elapsed()),
+          elapsedSeconds: elapsed(),
+        });
+        if (elapsed() > budgetSeconds) {
+          stopReason = "time-budget";
+          if (!hooks.skipValidation) await validate(lossSum / (i + 1));
+          break outer;
+        }
+      }
+      if (!hooks.skipValidation && (epoch % args.evalEvery === 0 || epoch === args.epochs)) {
+        await validate(lossSum / batches.length);
+        if (sinceBest >= args.patience) {
+          stopReason = "early-stopping";
+          break;
+        }
+      }
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  const epochs = Math.min(epoch, args.epochs);
+  const kept = best as { epoch: number; snap: Snapshot; result: EvalResult } | undefined;
+  if (kept !== undefined) restore(m, kept.snap);
+  return {
+    model: m,
+    history,
+    bestEpoch: kept?.epoch ?? epochs,
+    validation: kept?.result,
+    epochs,
+    trainSeconds: elapsed(),
+    stopReason,
+  };
+}
