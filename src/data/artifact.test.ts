@@ -84,7 +84,7 @@ describe("dataset artifact", () => {
     const other = Buffer.from(bytes);
     other.writeUInt32LE(ARTIFACT_VERSION + 1, 8);
     expect(() => decodeDataset(other, "x.ctxds")).toThrow(
-      `x.ctxds: dataset artifact format version ${ARTIFACT_VERSION + 1}, this ctxrec reads version ${ARTIFACT_VERSION}; rebuild it from the source data with this version`,
+      `x.ctxds: dataset artifact format version ${ARTIFACT_VERSION + 1}, this ctxrec reads version ${ARTIFACT_VERSION}; rebuild the artifact from the source data with this version`,
     );
     try {
       decodeDataset(other, "x.ctxds");

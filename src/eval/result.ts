@@ -2,7 +2,7 @@
  * The outcome of an evaluation: the JSON document `ctxrec eval --json` writes, a readable table,
  * and the atomic JSON writer.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { writeJsonAtomic } from "../core/atomicFile.ts";
 import { wrapError } from "../core/errors.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -58,18 +58,9 @@ export function formatEvalTable(r: EvalResult): string {
 
 /** Writes `result` as JSON to `file` atomically (temp file, fsync, rename): a reader never sees half a file. */
 export function writeEvalJson(file: string, result: EvalResult): void {
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    const fd = openSync(tmp, "w");
-    try {
-      writeSync(fd, `${JSON.stringify(result, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeJsonAtomic(file, result);
   } catch (err) {
-    rmSync(tmp, { force: true });
     throw wrapError("CTXREC_ERR_ARG", err, "check that the folder of --json exists and is writable", {
       file,
     });

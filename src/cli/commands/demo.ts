@@ -70,7 +70,7 @@ export function registerDemoCommand(program: Command): void {
       }).finally(() => funnelBar.stop());
       process.stdout.write(formatFunnelSummary(report, worldDir, elapsed(t)));
       const jsonFile = path.join(opts.out, "funnel.json");
-      await writeFunnelJson(report, worldDir, jsonFile);
+      writeFunnelJson(report, worldDir, jsonFile);
 
       process.stdout.write(
         `\ndemo done in ${elapsed(started).toFixed(1)} s: world in ${worldDir}, funnel metrics in ${jsonFile}\n`,

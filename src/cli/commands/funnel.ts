@@ -3,8 +3,8 @@
  * prints one row per CG (see docs/funnel-simulator.md). Options are parsed here into typed
  * arguments; the simulator validates their ranges.
  */
-import { rename, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { writeJsonAtomic } from "../../core/atomicFile.ts";
 import { type ReferenceFunnelReport, runReferenceFunnel } from "../../funnel/referenceFunnel.ts";
 import { formatFunnelTable, funnelMetricsJson } from "../../funnel/report.ts";
 import { FUNNEL_DEFAULTS } from "../../funnel/simulator.ts";
@@ -61,7 +61,7 @@ export function registerFunnelCommand(program: Command): void {
       }).finally(() => bar.stop());
       const seconds = (performance.now() - started) / 1000;
       process.stdout.write(formatFunnelSummary(report, opts.world, seconds));
-      if (opts.json !== undefined) await writeFunnelJson(report, opts.world, opts.json);
+      if (opts.json !== undefined) writeFunnelJson(report, opts.world, opts.json);
     });
 }
 
@@ -77,11 +77,7 @@ export function formatFunnelSummary(report: ReferenceFunnelReport, world: string
 }
 
 /** Writes the run's settings and per-CG metrics as JSON (atomically: temp file + rename). */
-export async function writeFunnelJson(
-  report: ReferenceFunnelReport,
-  world: string,
-  file: string,
-): Promise<void> {
+export function writeFunnelJson(report: ReferenceFunnelReport, world: string, file: string): void {
   const json = {
     world,
     k: report.k,
@@ -93,7 +89,5 @@ export async function writeFunnelJson(
     impressions: report.impressions,
     metrics: funnelMetricsJson(report),
   };
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(json, null, 2)}\n`);
-  await rename(tmp, file);
+  writeJsonAtomic(file, json);
 }
