@@ -67,7 +67,13 @@ describe("sampledSoftmaxLoss: hand-computed", () => {
         inBatchCandidates(ids, pos, [0, 1, 1, 0], 2),
         uniformCandidates(Int32Array.from([3]), tf.tensor2d([[1, 1]]), 4),
       );
-      const args = { u: tf.tensor2d(I2), positiveIds: ids, positiveEmbeddings: pos, candidates: c, temperature: 1 };
+      const args = {
+        u: tf.tensor2d(I2),
+        positiveIds: ids,
+        positiveEmbeddings: pos,
+        candidates: c,
+        temperature: 1,
+      };
       expect(sampledSoftmaxLoss(args).dataSync()[0]).toBeCloseTo(Math.log(5 + Math.exp(-1)), 5);
     }));
 
@@ -109,7 +115,10 @@ describe("logQ sign", () => {
     cpu(() => {
       const emb = tf.tensor2d(rows);
       const g = tf.grad((e: tf.Tensor) =>
-        sampledSoftmaxLoss({ ...setup(), candidates: { ...fixedCandidates([2, 3], rows, counts), embeddings: e as tf.Tensor2D } }),
+        sampledSoftmaxLoss({
+          ...setup(),
+          candidates: { ...fixedCandidates([2, 3], rows, counts), embeddings: e as tf.Tensor2D },
+        }),
       )(emb);
       const gv = g.arraySync() as number[][];
       const popular = Math.hypot(...gv[0]);
@@ -121,7 +130,10 @@ describe("logQ sign", () => {
   it("the loss with only the popular negative is lower than with only the rare one", () =>
     cpu(() => {
       const only = (id: number) =>
-        sampledSoftmaxLoss({ ...setup(), candidates: fixedCandidates([id], [rows[0]], counts) }).dataSync()[0];
+        sampledSoftmaxLoss({
+          ...setup(),
+          candidates: fixedCandidates([id], [rows[0]], counts),
+        }).dataSync()[0];
       // label 1 − log 1 = 1; popular: log(e¹ + e^(0.5−log 10)) − 1 = 0.0590; rare: log(e¹ + e^(0.5+log 10)) − 1 = 1.9741
       expect(only(2)).toBeCloseTo(Math.log(Math.E + Math.exp(0.5) / 10) - 1, 4);
       expect(only(3)).toBeCloseTo(Math.log(Math.E + Math.exp(0.5) * 10) - 1, 4);
@@ -130,7 +142,11 @@ describe("logQ sign", () => {
 
   it("logQ: false removes the correction (ablation)", () =>
     cpu(() => {
-      const v = sampledSoftmaxLoss({ ...setup(), candidates: fixedCandidates([2], [rows[0]], counts), logQ: false });
+      const v = sampledSoftmaxLoss({
+        ...setup(),
+        candidates: fixedCandidates([2], [rows[0]], counts),
+        logQ: false,
+      });
       // log(e¹ + e^0.5) − 1 = 0.474077
       expect(v.dataSync()[0]).toBeCloseTo(Math.log(Math.E + Math.exp(0.5)) - 1, 4);
     }));
@@ -148,8 +164,17 @@ function randomBatch(seed: number) {
   const uniformIds = sampleUniformIds(Mu, N, r);
   const rand = (n: number) => Float32Array.from({ length: n }, () => r.normal());
   return {
-    B, d, N, positives, freq, total: train.length, uniformIds,
-    u: rand(B * d), pos: rand(B * d), uni: rand(Mu * d), temperature: 0.2 + r.float(),
+    B,
+    d,
+    N,
+    positives,
+    freq,
+    total: train.length,
+    uniformIds,
+    u: rand(B * d),
+    pos: rand(B * d),
+    uni: rand(Mu * d),
+    temperature: 0.2 + r.float(),
   };
 }
 type Batch = ReturnType<typeof randomBatch>;
@@ -181,7 +206,11 @@ function reference(x: Batch, u: ArrayLike<number> = x.u): number {
 }
 
 const tensors = (x: Batch) =>
-  [tf.tensor2d(x.u, [x.B, x.d]), tf.tensor2d(x.pos, [x.B, x.d]), tf.tensor2d(x.uni, [x.uniformIds.length, x.d])] as const;
+  [
+    tf.tensor2d(x.u, [x.B, x.d]),
+    tf.tensor2d(x.pos, [x.B, x.d]),
+    tf.tensor2d(x.uni, [x.uniformIds.length, x.d]),
+  ] as const;
 
 describe("sampledSoftmaxLoss vs the plain-TypeScript reference", () => {
   for (const seed of [1, 2, 3, 4, 5]) {
@@ -326,6 +355,7 @@ describe("wasm parity", () => {
       const { value, grads } = tf.valueAndGrads(f)([u, pos, uni]);
       return [value, ...grads];
     });
-    for (let i = 0; i < ref.length; i++) expect(maxViolation(wasm[i], ref[i], 1e-4, 1e-4).excess).toBeLessThanOrEqual(0);
+    for (let i = 0; i < ref.length; i++)
+      expect(maxViolation(wasm[i], ref[i], 1e-4, 1e-4).excess).toBeLessThanOrEqual(0);
   });
 });

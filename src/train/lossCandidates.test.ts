@@ -77,7 +77,12 @@ describe("mixCandidates", () => {
       // Uniform ids 2, 4 over N − 1 = 4 items → E_u(i) = 0.5 for every item.
       // Mixed columns [1, 2, 2, 4] → [0.5+0.5, 1.5+0.5, 1.5+0.5, 0+0.5] = [1, 2, 2, 0.5],
       // i.e. M_b·f_i/Σf + M_u/N: id 2 → 2·3/4 + 2/4 = 2.
-      const a = inBatchCandidates(Int32Array.from([1, 2]), tf.ones([2, 3]) as tf.Tensor2D, [0, 1, 3, 0, 0], 4);
+      const a = inBatchCandidates(
+        Int32Array.from([1, 2]),
+        tf.ones([2, 3]) as tf.Tensor2D,
+        [0, 1, 3, 0, 0],
+        4,
+      );
       const b = uniformCandidates(Int32Array.from([2, 4]), tf.zeros([2, 3]) as tf.Tensor2D, 5);
       const m = mixCandidates(a, b);
       expect(Array.from(m.ids)).toEqual([1, 2, 2, 4]);

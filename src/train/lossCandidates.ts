@@ -72,7 +72,11 @@ function makeCandidates(ids: Int32Array, embeddings: tf.Tensor2D, sampler: Candi
  * @returns [N] counts; index 0 (padding) is always 0
  */
 export function itemFrequency(ids: ArrayLike<number>, numItems: number): Float64Array {
-  requireArg(Number.isInteger(numItems) && numItems >= 1, "numItems", `expected an integer ≥ 1, got ${numItems}`);
+  requireArg(
+    Number.isInteger(numItems) && numItems >= 1,
+    "numItems",
+    `expected an integer ≥ 1, got ${numItems}`,
+  );
   const f = new Float64Array(numItems);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];

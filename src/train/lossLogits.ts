@@ -40,8 +40,8 @@ export function scores(u: tf.Tensor2D, c: Candidates, temperature: number): tf.T
   assertShape(u.shape, ["B", "d"], "u");
   assertShape(c.embeddings.shape, [c.ids.length, u.shape[1]], "candidates.embeddings");
   return tf.tidy(() => {
-    const s = tf.matMul(u, c.embeddings, false, true);
-    return temperature === 1 ? s : tf.div(s, temperature);
+    const s = tf.matMul(u, c.embeddings, false, true) as tf.Tensor2D;
+    return temperature === 1 ? s : tf.div<tf.Tensor2D>(s, temperature);
   });
 }
 
@@ -80,7 +80,7 @@ export function logExpectedCount(expectedCount: ArrayLike<number>): Float32Array
  */
 export function logQCorrect(logits: tf.Tensor2D, expectedCount: ArrayLike<number>): tf.Tensor2D {
   assertShape(logits.shape, ["B", expectedCount.length], "logits");
-  return tf.tidy(() => tf.add(logits, tf.tensor1d(logExpectedCount(expectedCount))));
+  return tf.tidy(() => tf.sub(logits, tf.tensor1d(logExpectedCount(expectedCount))));
 }
 
 /**
