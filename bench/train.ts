@@ -11,8 +11,10 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+// workers > 1: data-parallel over worker threads (src/engine/dataParallel.ts), same model and batch.
 const configs = [
   { vocab: 3_700, L: 50, steps: 5, warmup: 1 },
+  { vocab: 3_700, L: 50, steps: 5, warmup: 1, workers: 2 },
   { vocab: 100_000, L: 50, steps: 5, warmup: 1 },
   { vocab: 1_000_000, L: 50, steps: 5, warmup: 1 },
   { vocab: 3_700, L: 200, steps: 3, warmup: 1 },
@@ -48,14 +50,17 @@ if (python === undefined) {
   );
 }
 
-const results: { ctxrec: Row; torch?: Row }[] = [];
+const results: { ctxrec: Row; torch?: Row; torchShared?: boolean }[] = [];
 for (const c of configs) {
   const args = [String(c.vocab), String(c.L), String(c.steps), String(c.warmup)];
-  process.stderr.write(`bench:train vocab=${c.vocab} L=${c.L}: ctxrec…`);
+  const workers = c.workers ?? 1;
+  // The machine is shared: the 1-minute load average when each configuration starts goes in its row.
+  const load = os.loadavg()[0];
+  process.stderr.write(`bench:train vocab=${c.vocab} L=${c.L} workers=${workers}: ctxrec…`);
   let ours: Row;
   try {
     ours = lastJsonLine(
-      execFileSync(process.execPath, ["--import", "tsx", "bench/trainRun.ts", ...args], {
+      execFileSync(process.execPath, ["--import", "tsx", "bench/trainRun.ts", ...args, String(workers)], {
         cwd: root,
         encoding: "utf8",
         maxBuffer: 1 << 24,
@@ -69,7 +74,12 @@ for (const c of configs) {
     ours = { engine: `tfjs-wasm (ctxrec engine) FAILED: ${reason.slice(0, 80)}`, vocab: c.vocab, L: c.L };
   }
   let torch: Row | undefined;
-  if (python !== undefined) {
+  // PyTorch runs once per shape (the data-parallel row is compared with the same shape's run).
+  const sameShape = results.find(
+    (r) => r.ctxrec.vocab === c.vocab && r.ctxrec.L === c.L && r.torch !== undefined,
+  );
+  if (sameShape !== undefined) torch = sameShape.torch;
+  else if (python !== undefined) {
     process.stderr.write(" pytorch…");
     torch = lastJsonLine(
       execFileSync(python, ["bench/reference/train_torch.py", ...args, String(TORCH_THREADS)], {
@@ -79,20 +89,21 @@ for (const c of configs) {
     );
   }
   process.stderr.write(" done\n");
-  results.push({ ctxrec: ours, torch });
+  ours.load = load;
+  results.push({ ctxrec: ours, torch, torchShared: sameShape !== undefined });
 }
 
 const f = (x: number | string | undefined, digits = 1) =>
   typeof x === "number" ? x.toFixed(digits) : (x ?? "–");
 const header = [
-  "| vocab | L | engine | seq/s | steps/s | ms/step | fwd ms | bwd ms | opt ms | matmul GFLOP/s | peak RSS MB | torch/ctxrec |",
-  "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| vocab | L | engine | seq/s | steps/s | ms/step | CPU ms/step | fwd ms | bwd ms | opt ms | matmul GFLOP/s | peak RSS MB | load | torch/ctxrec |",
+  "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ];
-const lines = results.flatMap(({ ctxrec, torch }) => {
+const lines = results.flatMap(({ ctxrec, torch, torchShared }) => {
   const ratio = torch === undefined ? "–" : (Number(torch.seqPerS) / Number(ctxrec.seqPerS)).toFixed(2);
   const row = (r: Row, ratioCell: string) =>
-    `| ${r.vocab} | ${r.L} | ${r.engine} | ${f(r.seqPerS)} | ${f(r.stepsPerS, 2)} | ${f(r.msPerStep, 0)} | ${f(r.forwardMs, 0)} | ${f(r.backwardMs, 0)} | ${f(r.optimizerMs, 0)} | ${f(r.matmulGflops)} | ${f(r.peakRssMB, 0)} | ${ratioCell} |`;
-  return [row(ctxrec, ratio), ...(torch === undefined ? [] : [row(torch, "")])];
+    `| ${r.vocab} | ${r.L} | ${r.engine} | ${f(r.seqPerS)} | ${f(r.stepsPerS, 2)} | ${f(r.msPerStep, 0)} | ${f(r.cpuMsPerStep, 0)} | ${f(r.forwardMs, 0)} | ${f(r.backwardMs, 0)} | ${f(r.optimizerMs, 0)} | ${f(r.matmulGflops)} | ${f(r.peakRssMB, 0)} | ${f(r.load, 2)} | ${ratioCell} |`;
+  return [row(ctxrec, ratio), ...(torch === undefined || torchShared === true ? [] : [row(torch, "")])];
 });
 const machine = `${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}, load average ${os.loadavg()[0].toFixed(2)} at the end`;
 const md = [
@@ -102,6 +113,9 @@ const md = [
   python === undefined
     ? "PyTorch: not installed, skipped."
     : `PyTorch: ${python}, ${TORCH_THREADS} threads, same run.`,
+  "CPU ms/step: user + system CPU time of the process (all its threads) per step; it is less",
+  "sensitive than wall time to other jobs on the machine. A data-parallel row's ratio uses the",
+  "PyTorch run of the same shape above it. load: 1-minute load average when the row started.",
   "",
   ...header,
   ...lines,

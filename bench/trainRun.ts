@@ -1,11 +1,13 @@
 /**
  * One configuration of the training benchmark, run in its own process so peak RSS is per
  * configuration. Prints one JSON line. Used by bench/train.ts; run alone with
- * `npx tsx bench/trainRun.ts <vocab> <L> <steps> <warmup>`.
+ * `npx tsx bench/trainRun.ts <vocab> <L> <steps> <warmup> [workers]` (workers > 1: data-parallel
+ * over worker threads, src/engine/dataParallel.ts).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../src/core/rng.ts";
 import { initEngine } from "../src/engine/backend.ts";
+import { DataParallelTrainer } from "../src/engine/dataParallel.ts";
 import { LazyAdam } from "../src/engine/sparseEmbedding.ts";
 import {
   createReferenceModel,
@@ -13,10 +15,19 @@ import {
   referenceConfig,
   referenceLoss,
 } from "../src/engine/testing/referenceModel.ts";
+import {
+  type ReferenceBatch,
+  type ReferenceReplicaConfig,
+  referenceShared,
+} from "../src/engine/testing/referenceReplica.ts";
 import { trainStep } from "../src/engine/trainStep.ts";
 
-const [vocab, L, steps, warmup] = process.argv.slice(2).map(Number);
+const [vocab, L, steps, warmup, workers = 1] = process.argv.slice(2).map(Number);
 await initEngine();
+if (workers > 1) {
+  await runDataParallel();
+  process.exit(0);
+}
 const cfg = referenceConfig(vocab, L);
 const rng = new Rng(42);
 const m = createReferenceModel(cfg, rng);
@@ -35,6 +46,7 @@ let fwd = 0;
 let bwd = 0;
 let optMs = 0;
 let loss = 0;
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) {
   const r = step(warmup + i);
@@ -44,6 +56,7 @@ for (let i = 0; i < steps; i++) {
   loss = r.loss;
 }
 const totalMs = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 
 // Matmul throughput from one profiled step: FLOPs from the shapes, time from the kernel timer.
 const prof = await tf.profile(() => {
@@ -78,7 +91,58 @@ console.log(
     optimizerMs: optMs / steps,
     matmulGflops: mmFlops / (mmMs / 1000) / 1e9,
     matmulShareOfStep: mmMs / stepMs,
+    cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     finalLoss: loss,
   }),
 );
+
+/** The same steps over `workers` threads (one wasm instance each, shared item table). */
+async function runDataParallel(): Promise<void> {
+  const config: ReferenceReplicaConfig = { cfg: referenceConfig(vocab, L), seed: 42, learningRate: 1e-3 };
+  const { cfg } = config;
+  const trainer = await DataParallelTrainer.start<ReferenceBatch>({
+    module: new URL("../src/engine/testing/referenceReplica.ts", import.meta.url).href,
+    config,
+    shared: referenceShared(config),
+    sparseTables: [{ dim: cfg.d, maxIds: cfg.batch * (cfg.L + 1) }],
+    workers,
+  });
+  const rng = new Rng(42);
+  const batches = Array.from({ length: steps + warmup }, () => randomBatch(cfg, rng));
+  for (let i = 0; i < warmup; i++) await trainer.step(batches[i]);
+  let fwd = 0;
+  let bwd = 0;
+  let optMs = 0;
+  let loss = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const r = await trainer.step(batches[warmup + i]);
+    fwd += r.forwardMs;
+    bwd += r.backwardMs;
+    optMs += r.optimizerMs;
+    loss = r.loss;
+  }
+  const stepMs = (performance.now() - t0) / steps;
+  const cpu = process.cpuUsage(cpu0);
+  await trainer.close();
+  console.log(
+    JSON.stringify({
+      engine: `tfjs-wasm (ctxrec engine, ${workers} worker threads)`,
+      vocab,
+      L,
+      batch: cfg.batch,
+      steps,
+      seqPerS: (cfg.batch * 1000) / stepMs,
+      stepsPerS: 1000 / stepMs,
+      msPerStep: stepMs,
+      forwardMs: fwd / steps,
+      backwardMs: bwd / steps,
+      optimizerMs: optMs / steps,
+      cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      finalLoss: loss,
+    }),
+  );
+}

@@ -54,7 +54,8 @@ export const ERROR_CODES = {
   },
   CTXREC_ERR_ENGINE: {
     status: 500,
-    summary: "The training engine is misconfigured (wrong library version, missing kernel).",
+    summary:
+      "The training engine is misconfigured (wrong library version, missing kernel) or a step does not fit in the wasm heap.",
   },
   CTXREC_ERR_STORE: { status: 503, summary: "The feature store or vector index failed or is unreachable." },
   CTXREC_ERR_REQUEST: { status: 400, summary: "An HTTP request is malformed or asks for something invalid." },

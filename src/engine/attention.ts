@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { requireArg } from "../core/errors.ts";
 import type { Rng } from "../core/rng.ts";
+import { wasmLiveBytes } from "./backend.ts";
 import { assertHeapRoom } from "./kernels/heapGuard.ts";
 import { linear } from "./linear.ts";
 import { constVariable, glorotVariable } from "./params.ts";
@@ -94,7 +95,7 @@ export function scaledDotProductAttention(
   const [n, L, dh] = q.shape;
   if (tf.getBackend() === "wasm") {
     // Fail with the fix before the allocation, never with a heap overflow mid-kernel.
-    assertHeapRoom(`attention over [${n}, ${L}, ${L}]`, attentionPeakBytes(n, L), tf.memory().numBytes);
+    assertHeapRoom(`attention over [${n}, ${L}, ${L}]`, attentionPeakBytes(n, L), wasmLiveBytes());
   }
   const s = 1 / Math.sqrt(dh);
   // customGrad passes the inputs and then the save function in one rest list.

@@ -14,7 +14,7 @@ import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import * as tf from "@tensorflow/tfjs-core";
 import { CtxrecError, wrapError } from "../core/errors.ts";
 import { loadGradients } from "./gradientLoader.ts";
-import { installMallocGuard } from "./kernels/heapGuard.ts";
+import { installMallocGuard, liveHeapBytes } from "./kernels/heapGuard.ts";
 import { registerEngineGradients, registerEngineKernels } from "./kernels/index.ts";
 import { emscripten } from "./kernels/wasmHeap.ts";
 
@@ -85,7 +85,7 @@ export async function initEngine(): Promise<EngineInfo> {
       if (!ok) throw new Error("tf.setBackend('wasm') returned false");
     }
     // A failed malloc must throw, not hand out address 0 (see kernels/heapGuard.ts).
-    installMallocGuard(tf.findBackend("wasm") as wasm.BackendWasm, () => tf.memory().numBytes);
+    installMallocGuard(tf.findBackend("wasm") as wasm.BackendWasm);
   } catch (err) {
     throw wrapError(
       "CTXREC_ERR_ENGINE",
@@ -103,6 +103,12 @@ export async function initEngine(): Promise<EngineInfo> {
 export function wasmHeapBytes(): number {
   const b = tf.findBackend("wasm") as wasm.BackendWasm | null;
   return b === null ? 0 : emscripten(b).HEAPU8.length;
+}
+
+/** Bytes of tensor data on the wasm heap (each buffer once; 0 when wasm is not initialised). */
+export function wasmLiveBytes(): number {
+  const b = tf.findBackend("wasm") as wasm.BackendWasm | null;
+  return b === null ? 0 : liveHeapBytes(b);
 }
 
 /**

@@ -36,6 +36,19 @@ describe("sparse optimizers (hand-computed)", () => {
     expect(t.values[5]).toBeCloseTo(before[5] + 0.1, 6);
     expect(Array.from(t.values.subarray(0, 4))).toEqual(Array.from(before.subarray(0, 4)));
   });
+  it("lazy Adam over given moment buffers writes into them (shared state for workers)", () => {
+    const t = SparseEmbeddingTable.create({ rows: 3, dim: 2, rng: new Rng(1), name: "t" });
+    const m = new Float32Array(new SharedArrayBuffer(6 * 4));
+    const v = new Float32Array(new SharedArrayBuffer(6 * 4));
+    new LazyAdam(t, { learningRate: 0.1 }, { m, v }).apply(Int32Array.from([1]), Float32Array.from([2, -4]));
+    // m = (1−β₁)·g = 0.1·[2, −4]; v = (1−β₂)·g² = 0.001·[4, 16]
+    expect(m[2]).toBeCloseTo(0.2, 6);
+    expect(m[3]).toBeCloseTo(-0.4, 6);
+    expect(v[3]).toBeCloseTo(0.016, 6);
+    expect(() => new LazyAdam(t, { learningRate: 0.1 }, { m: new Float32Array(5), v })).toThrow(
+      /moments must have 6 values/,
+    );
+  });
   it("row-wise Adagrad keeps one accumulator per row", () => {
     const t = SparseEmbeddingTable.create({ rows: 2, dim: 2, rng: new Rng(2), name: "t" });
     const before = Float32Array.from(t.values);

@@ -143,16 +143,28 @@ export class LazyAdam implements SparseOptimizer {
   private readonly beta2: number;
   private readonly epsilon: number;
 
+  /**
+   * `state` reuses existing moment buffers (e.g. received by a data-parallel worker); by default
+   * fresh zeroed SharedArrayBuffers are allocated.
+   */
   constructor(
     readonly table: SparseEmbeddingTable,
     readonly args: LazyAdamArgs,
+    state?: { m: Float32Array; v: Float32Array },
   ) {
     this.beta1 = args.beta1 ?? 0.9;
     this.beta2 = args.beta2 ?? 0.999;
     this.epsilon = args.epsilon ?? 1e-7;
     const n = table.rows * table.dim;
-    this.m = new Float32Array(new SharedArrayBuffer(n * 4));
-    this.v = new Float32Array(new SharedArrayBuffer(n * 4));
+    if (state !== undefined) {
+      requireArg(
+        state.m.length === n && state.v.length === n,
+        "state",
+        `moments must have ${n} values, got ${state.m.length} and ${state.v.length}`,
+      );
+    }
+    this.m = state?.m ?? new Float32Array(new SharedArrayBuffer(n * 4));
+    this.v = state?.v ?? new Float32Array(new SharedArrayBuffer(n * 4));
   }
 
   apply(rows: Int32Array, grads: Float32Array): void {

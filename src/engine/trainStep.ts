@@ -35,11 +35,24 @@ export interface StepResult {
   optimizerMs: number;
 }
 
+/** Gradients of one step, before any update: what data-parallel workers exchange. */
+export interface StepGradients {
+  loss: number;
+  /** Dense gradients by variable name (tensors owned by the caller: dispose them). */
+  dense: tf.NamedTensorMap;
+  /** Per sparse feed: the unique rows touched [U] and their gradients [U·d]. */
+  sparse: { rows: Int32Array; grads: Float32Array }[];
+  forwardMs: number;
+  backwardMs: number;
+}
+
 /**
- * Runs forward + backward on the tape, applies dense gradients with `optimizer` and sparse
- * gradients row by row. Leaves no tensors behind (checked by leakGuard tests).
+ * Forward + backward on the tape for dense variables and the touched rows of sparse tables;
+ * updates nothing. The caller owns (and must dispose) `dense`.
  */
-export function trainStep(args: TrainStepArgs): StepResult {
+export function computeStepGradients(
+  args: Pick<TrainStepArgs, "variables" | "sparse" | "loss">,
+): StepGradients {
   const t0 = performance.now();
   let forwardMs = 0;
   const selections = args.sparse.map((feed) => {
@@ -49,9 +62,6 @@ export function trainStep(args: TrainStepArgs): StepResult {
   const rowTensors = args.sparse.map((feed, f) => feed.table.gatherRows(selections[f].rows));
   // Selecting and copying rows is part of the forward pass.
   const prepMs = performance.now() - t0;
-  let lossValue = 0;
-  let denseGrads: tf.NamedTensorMap = {};
-  let sparseGrads: Float32Array[] = [];
   try {
     const { value, grads } = tf.engine().gradients(
       () => {
@@ -69,40 +79,56 @@ export function trainStep(args: TrainStepArgs): StepResult {
       undefined,
       true,
     );
-    lossValue = value.dataSync()[0];
+    const loss = value.dataSync()[0];
     value.dispose();
     const nv = args.variables.length;
-    denseGrads = {};
+    const dense: tf.NamedTensorMap = {};
     args.variables.forEach((v, i) => {
-      if (grads[i] !== undefined && grads[i] !== null) denseGrads[v.name] = grads[i];
+      if (grads[i] !== undefined && grads[i] !== null) dense[v.name] = grads[i];
     });
-    sparseGrads = rowTensors.map((_, f) => {
+    const sparse = rowTensors.map((_, f) => {
       const g = grads[nv + f];
       const data =
         g === undefined || g === null ? new Float32Array(rowTensors[f].size) : (g.dataSync() as Float32Array);
       g?.dispose();
-      return data;
+      return { rows: selections[f].rows, grads: data };
     });
-    const backwardMs = performance.now() - t0 - forwardMs;
+    return { loss, dense, sparse, forwardMs, backwardMs: performance.now() - t0 - forwardMs };
+  } finally {
+    for (const t of rowTensors) t.dispose();
+  }
+}
+
+/** Throws CTXREC_ERR_NUMERIC for a non-finite loss (before any update is applied). */
+export function assertFiniteLoss(loss: number): void {
+  if (!Number.isFinite(loss)) {
+    throw new CtxrecError(
+      "CTXREC_ERR_NUMERIC",
+      `loss is ${loss}; lower the learning rate or check the inputs`,
+      {
+        param: "loss",
+      },
+    );
+  }
+}
+
+/**
+ * Runs forward + backward on the tape, applies dense gradients with `optimizer` and sparse
+ * gradients row by row. Leaves no tensors behind (checked by leakGuard tests).
+ */
+export function trainStep(args: TrainStepArgs): StepResult {
+  const g = computeStepGradients(args);
+  try {
     const o0 = performance.now();
-    args.optimizer.applyGradients(denseGrads);
+    args.optimizer.applyGradients(g.dense);
     args.sparse.forEach((feed, f) => {
-      feed.optimizer.apply(selections[f].rows, sparseGrads[f]);
+      feed.optimizer.apply(g.sparse[f].rows, g.sparse[f].grads);
     });
     const optimizerMs = performance.now() - o0;
-    if (!Number.isFinite(lossValue)) {
-      throw new CtxrecError(
-        "CTXREC_ERR_NUMERIC",
-        `loss is ${lossValue}; lower the learning rate or check the inputs`,
-        {
-          param: "loss",
-        },
-      );
-    }
-    return { loss: lossValue, forwardMs, backwardMs, optimizerMs };
+    assertFiniteLoss(g.loss);
+    return { loss: g.loss, forwardMs: g.forwardMs, backwardMs: g.backwardMs, optimizerMs };
   } finally {
-    for (const g of Object.values(denseGrads)) g.dispose();
-    for (const t of rowTensors) t.dispose();
+    for (const t of Object.values(g.dense)) t.dispose();
   }
 }
 

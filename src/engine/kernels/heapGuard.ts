@@ -49,31 +49,68 @@ export function assertHeapRoom(
 }
 
 type Malloc = (bytes: number) => number;
+type Free = (ptr: number) => void;
 const GUARDED = Symbol.for("ctxrec.engine.mallocGuard");
+
+/** Live allocations made through the guarded malloc: address → bytes, and their total. */
+interface HeapLedger {
+  sizes: Map<number, number>;
+  live: number;
+}
 
 /**
  * Wraps a malloc so that NULL for a non-empty request throws CTXREC_ERR_ENGINE instead of being
  * used as an address. `liveBytes` reports the tensor bytes for the message.
  */
-export function guardedMalloc(raw: Malloc, liveBytes: () => number): Malloc {
-  const g = (bytes: number): number => {
+export function guardedMalloc(raw: Malloc, liveBytes: () => number, ledger?: HeapLedger): Malloc {
+  return (bytes: number): number => {
     const p = raw(bytes);
     if (p === 0 && bytes > 0) throw heapExhaustedError("a wasm tensor allocation", bytes, liveBytes());
+    if (ledger !== undefined) {
+      // Addresses above 2 GiB come back negative (wasm i32); tfjs frees them as unsigned.
+      ledger.sizes.set(p >>> 0, bytes);
+      ledger.live += bytes;
+    }
     return p;
   };
-  return Object.assign(g, { [GUARDED]: true });
+}
+
+type GuardedModule = {
+  _malloc: Malloc;
+  _free: Free;
+  asm?: { malloc?: Malloc; free?: Free };
+  [GUARDED]?: HeapLedger;
+};
+
+/**
+ * Bytes of tensor data on the wasm heap, counted by the guard (each buffer once, from the
+ * moment the guard was installed). `tf.memory().numBytes` is no substitute: it counts every
+ * tensor object, so reshapes and shared clones of one buffer count again (it reached 5.8 GiB
+ * with a 2.3 GB heap).
+ */
+export function liveHeapBytes(backend: Wasm): number {
+  return (backend.wasm as unknown as GuardedModule)[GUARDED]?.live ?? 0;
 }
 
 /**
- * Installs `guardedMalloc` on the backend's module (idempotent). The emscripten glue replaces
- * `Module._malloc` with the raw export on its first call, so the guard wraps the export itself.
+ * Installs `guardedMalloc` (and a matching free that keeps the ledger) on the backend's module;
+ * idempotent. The emscripten glue replaces `Module._malloc`/`_free` with the raw exports on
+ * their first call, so the guard wraps the exports themselves.
  */
-export function installMallocGuard(backend: Wasm, liveBytes: () => number): void {
-  const mod = backend.wasm as unknown as {
-    _malloc: Malloc & { [GUARDED]?: true };
-    asm?: { malloc?: Malloc };
+export function installMallocGuard(backend: Wasm): void {
+  const mod = backend.wasm as unknown as GuardedModule;
+  if (mod[GUARDED] !== undefined) return;
+  const ledger: HeapLedger = { sizes: new Map(), live: 0 };
+  const rawMalloc = mod.asm?.malloc ?? mod._malloc;
+  const rawFree = mod.asm?.free ?? mod._free;
+  mod._malloc = guardedMalloc(rawMalloc, () => ledger.live, ledger);
+  mod._free = (ptr: number) => {
+    const n = ledger.sizes.get(ptr >>> 0);
+    if (n !== undefined) {
+      ledger.sizes.delete(ptr >>> 0);
+      ledger.live -= n;
+    }
+    rawFree(ptr);
   };
-  if (mod._malloc[GUARDED] === true) return;
-  const raw = mod.asm?.malloc ?? mod._malloc;
-  mod._malloc = guardedMalloc(raw, liveBytes);
+  mod[GUARDED] = ledger;
 }

@@ -43,11 +43,21 @@ export interface ReferenceModel {
   variables: tf.Variable[];
 }
 
-export function createReferenceModel(cfg: ReferenceConfig, rng: Rng, name = "ref"): ReferenceModel {
-  const table = SparseEmbeddingTable.create({
+/**
+ * A fresh model. `table` reuses an existing item table (e.g. shared memory in a data-parallel
+ * worker); the generator is forked for it either way, so the dense weights depend only on `rng`.
+ */
+export function createReferenceModel(
+  cfg: ReferenceConfig,
+  rng: Rng,
+  name = "ref",
+  table?: SparseEmbeddingTable,
+): ReferenceModel {
+  const tableRng = rng.fork();
+  table ??= SparseEmbeddingTable.create({
     rows: cfg.vocab,
     dim: cfg.d,
-    rng: rng.fork(),
+    rng: tableRng,
     name: `${name}/items`,
   });
   const pos = new Float32Array(cfg.L * cfg.d);
@@ -87,13 +97,17 @@ export function encode(m: ReferenceModel, history: tf.Tensor2D, B: number): tf.T
 }
 
 /**
- * In-batch softmax: logits = u·vᵀ [B, B], the positive of row i is column i;
- * loss = mean_i(logsumexp_j(logits_ij) − logits_ii).
+ * In-batch softmax: logits = u·vᵀ [n, B], the positive of row i is column offset + i;
+ * loss = scale · mean_i(logsumexp_j(logits_ij) − logits_i,offset+i). With n = B, offset 0 and
+ * scale 1 this is the usual full-batch loss; a data-parallel shard passes its rows' offset and
+ * scale n·W/B so that the mean over the W shards is the full-batch loss.
  */
-export function inBatchSoftmaxLoss(u: tf.Tensor2D, v: tf.Tensor2D): tf.Scalar {
+export function inBatchSoftmaxLoss(u: tf.Tensor2D, v: tf.Tensor2D, offset = 0, scale = 1): tf.Scalar {
   const logits = tf.matMul(u, v, false, true);
-  const diag = tf.sum(tf.mul(u, v), 1);
-  return tf.mean(tf.sub(tf.logSumExp(logits, 1), diag));
+  const own = u.shape[0] === v.shape[0] ? v : tf.slice(v, [offset, 0], [u.shape[0], v.shape[1]]);
+  const diag = tf.sum(tf.mul(u, own), 1);
+  const loss = tf.mean(tf.sub(tf.logSumExp(logits, 1), diag)) as tf.Scalar;
+  return scale === 1 ? loss : (tf.mul(loss, scale) as tf.Scalar);
 }
 
 /** The model's loss given the looked-up history [B·L, d] and positives [B, d]. */
