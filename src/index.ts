@@ -22,6 +22,8 @@ export { MISSING, PAD, Vocab } from "./data/vocab.ts";
 export * from "./engine/attention.ts";
 export * from "./engine/backend.ts";
 export * from "./engine/blocks.ts";
+export * from "./engine/dataParallel.ts";
+export { assertHeapRoom, WASM_HEAP_MAX_BYTES } from "./engine/kernels/heapGuard.ts";
 export {
   engineKernelsRegistered,
   registerEngineGradients,
@@ -76,6 +78,25 @@ export { HNSW_BACKENDS, type HnswBackend } from "./index/hnswBackends.ts";
 export { type LoadVectorIndexArgs, loadVectorIndex } from "./index/load.ts";
 export { gaussianMixture, type MixtureArgs } from "./index/synthetic.ts";
 export type { IndexManifest, ItemEmbeddings, SearchResult, VectorIndex } from "./index/vectorIndex.ts";
+// Model (src/model): item tower, sequence encoder, context layer, fusion, artifact, eval scorer.
+export * from "./model/artifact.ts";
+export * from "./model/config.ts";
+export { type ContextInput, contextLayer } from "./model/contextLayer.ts";
+export { encodeSequence, GAP_BUCKETS, gapBucket, type SequenceInput } from "./model/encoder.ts";
+export { type ItemFeatures, itemFeaturesOf } from "./model/itemFeatures.ts";
+export { allItemEmbeddings, itemTower } from "./model/itemTower.ts";
+export {
+  type CtxrecModel,
+  createModel,
+  disposeModel,
+  itemReps,
+  modelVariables,
+  type RowContext,
+  userStates,
+} from "./model/model.ts";
+export { createModelScorer, embedHistories, noContext } from "./model/scorer.ts";
+export { type SequenceBatch, sequenceBatch } from "./model/sequences.ts";
+export { vocabSizesOf } from "./model/vocabSizes.ts";
 // Feature store (src/store): cached user state per model version; SQLite (file:) and Redis (redis://).
 export {
   createStoreCounters,
@@ -104,3 +125,12 @@ export {
 export { readManifest, readWorld, readWorldEvents } from "./synth/read.ts";
 export { type WorldStats, worldStats } from "./synth/stats.ts";
 export * from "./synth/types.ts";
+// Training (src/train): sampled softmax with logQ correction, mixed negatives, pseudo-context;
+// examples with dynamic padding, the training loop and its arguments.
+export * from "./train/context.ts";
+export * from "./train/examples.ts";
+export * from "./train/loss.ts";
+export * from "./train/lossCandidates.ts";
+export * from "./train/lossLogits.ts";
+export * from "./train/trainArgs.ts";
+export * from "./train/trainer.ts";

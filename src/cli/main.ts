@@ -12,6 +12,7 @@ import { registerFunnelCommand } from "./commands/funnel.ts";
 import { registerIndexCommand } from "./commands/index.ts";
 import { registerStoreCommand } from "./commands/store.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
+import { registerTrainCommand } from "./commands/train.ts";
 
 const program = new Command();
 program
@@ -29,6 +30,7 @@ registerDemoCommand(program);
 registerEvalCommand(program);
 registerIndexCommand(program);
 registerStoreCommand(program);
+registerTrainCommand(program);
 
 try {
   await program.parseAsync(process.argv);

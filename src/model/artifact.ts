@@ -11,7 +11,17 @@
  * format version (CTXREC_ERR_ARTIFACT_VERSION) and the hash (CTXREC_ERR_ARTIFACT_CORRUPT).
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, mkdirSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { CtxrecError } from "../core/errors.ts";
@@ -87,7 +97,11 @@ const pad8 = (n: number) => (n + 7) & ~7;
 function namedArrays(m: CtxrecModel): { name: string; shape: number[]; data: Float32Array | Int32Array }[] {
   const strip = (n: string) => (n.startsWith(m.prefix) ? n.slice(m.prefix.length) : n);
   return [
-    ...modelVariables(m).map((v) => ({ name: strip(v.name), shape: v.shape, data: v.dataSync() as Float32Array })),
+    ...modelVariables(m).map((v) => ({
+      name: strip(v.name),
+      shape: v.shape,
+      data: v.dataSync() as Float32Array,
+    })),
     { name: "item/ids", shape: [m.item.ids.rows, m.item.ids.dim], data: m.item.ids.values },
     { name: "features/catOffsets", shape: [m.features.catOffsets.length], data: m.features.catOffsets },
     { name: "features/catIds", shape: [m.features.catIds.length], data: m.features.catIds },
@@ -123,7 +137,12 @@ export function saveModel(dir: string, m: CtxrecModel, args: SaveModelArgs): Mod
   const entries: WeightEntry[] = [];
   let size = 0;
   for (const a of arrays) {
-    entries.push({ name: a.name, dtype: a.data instanceof Int32Array ? "i32" : "f32", shape: a.shape, offset: size });
+    entries.push({
+      name: a.name,
+      dtype: a.data instanceof Int32Array ? "i32" : "f32",
+      shape: a.shape,
+      offset: size,
+    });
     size = pad8(size + a.data.byteLength);
   }
   const weights = Buffer.alloc(size);
@@ -169,13 +188,21 @@ export function saveModel(dir: string, m: CtxrecModel, args: SaveModelArgs): Mod
 export function readModelManifest(dir: string): ModelManifest {
   const file = path.join(dir, "manifest.json");
   if (!existsSync(file)) {
-    throw new CtxrecError("CTXREC_ERR_DATA_MISSING_FILE", "no manifest.json: not a model folder (train one with `ctxrec train --out DIR`)", { file });
+    throw new CtxrecError(
+      "CTXREC_ERR_DATA_MISSING_FILE",
+      "no manifest.json: not a model folder (train one with `ctxrec train --out DIR`)",
+      { file },
+    );
   }
   let manifest: ModelManifest;
   try {
     manifest = JSON.parse(readFileSync(file, "utf8")) as ModelManifest;
   } catch (err) {
-    throw new CtxrecError("CTXREC_ERR_ARTIFACT_CORRUPT", `manifest is not valid JSON (${String(err)}); retrain the model`, { file });
+    throw new CtxrecError(
+      "CTXREC_ERR_ARTIFACT_CORRUPT",
+      `manifest is not valid JSON (${String(err)}); retrain the model`,
+      { file },
+    );
   }
   if (manifest.format !== MODEL_FORMAT || manifest.formatVersion !== MODEL_FORMAT_VERSION) {
     throw new CtxrecError(
@@ -200,7 +227,12 @@ export function loadModel(dir: string): LoadedModel {
   const wFile = path.join(dir, "weights.bin");
   const vFile = path.join(dir, "vocab.json");
   for (const f of [wFile, vFile]) {
-    if (!existsSync(f)) throw new CtxrecError("CTXREC_ERR_ARTIFACT_CORRUPT", "file missing from the model folder; retrain or copy the whole folder", { file: f });
+    if (!existsSync(f))
+      throw new CtxrecError(
+        "CTXREC_ERR_ARTIFACT_CORRUPT",
+        "file missing from the model folder; retrain or copy the whole folder",
+        { file: f },
+      );
   }
   const weights = readFileSync(wFile);
   const vocab = readFileSync(vFile);
@@ -223,7 +255,11 @@ export function loadModel(dir: string): LoadedModel {
   }
   const get = (name: string) => {
     const a = arrays.get(name);
-    if (a === undefined) throw new CtxrecError("CTXREC_ERR_ARTIFACT_CORRUPT", `weight ${name} missing from the weight table`, { file: wFile, field: name });
+    if (a === undefined)
+      throw new CtxrecError("CTXREC_ERR_ARTIFACT_CORRUPT", `weight ${name} missing from the weight table`, {
+        file: wFile,
+        field: name,
+      });
     return a;
   };
   const features = withMax(
@@ -237,7 +273,12 @@ export function loadModel(dir: string): LoadedModel {
     const name = v.name.slice(model.prefix.length);
     const data = get(name);
     const want = v.shape.reduce((a, b) => a * b, 1);
-    if (data.length !== want) throw new CtxrecError("CTXREC_ERR_ARTIFACT_CORRUPT", `weight ${name} has ${data.length} values, the config needs ${want}`, { file: wFile, field: name });
+    if (data.length !== want)
+      throw new CtxrecError(
+        "CTXREC_ERR_ARTIFACT_CORRUPT",
+        `weight ${name} has ${data.length} values, the config needs ${want}`,
+        { file: wFile, field: name },
+      );
     tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
   }
   model.item.ids.values.set(get("item/ids"));

@@ -55,18 +55,31 @@ export function initContextLayer(
         .filter(([, size]) => size > 2)
         .map(([field, size]) => ({
           field,
-          table: normalVariable(size, args.demographicDim, 0.05, rng.fork(), `${prefix}context/demo/${field}`),
+          table: normalVariable(
+            size,
+            args.demographicDim,
+            0.05,
+            rng.fork(),
+            `${prefix}context/demo/${field}`,
+          ),
         }))
     : [];
   const inDim = dim + demographics.length * args.demographicDim;
   const p: ContextLayerParams = {
     args,
-    categories: normalVariable(sizes.categories, dim, 1 / Math.sqrt(dim), rng.fork(), `${prefix}context/categories`),
+    categories: normalVariable(
+      sizes.categories,
+      dim,
+      1 / Math.sqrt(dim),
+      rng.fork(),
+      `${prefix}context/categories`,
+    ),
     absent: normalVariable(1, dim, 0.02, rng.fork(), `${prefix}context/absent`),
     demographics,
     out: initDense(inDim, args.dim, rng.fork(), `${prefix}context/out`),
   };
-  if (args.projection === "attention") p.query = normalVariable(dim, 1, 1 / Math.sqrt(dim), rng.fork(), `${prefix}context/query`);
+  if (args.projection === "attention")
+    p.query = normalVariable(dim, 1, 1 / Math.sqrt(dim), rng.fork(), `${prefix}context/query`);
   if (args.projection === "learned") p.learned = initDense(dim, dim, rng.fork(), `${prefix}context/learned`);
   return p;
 }
@@ -94,9 +107,14 @@ function projectCategories(p: ContextLayerParams, ctx: ContextInput, P: number):
       return tf.sum(tf.mul(emb, tf.tensor3d(filled, [P, k, 1])), 1) as tf.Tensor2D;
     case "attention": {
       // softmax over slots of (emb·q + log w): the weights act as a prior, empty slots get −1e9.
-      const logW = Float32Array.from(ctx.weights, (w, j) => (filled[j] > 0 ? Math.log(Math.max(w, 1e-6)) : -1e9));
+      const logW = Float32Array.from(ctx.weights, (w, j) =>
+        filled[j] > 0 ? Math.log(Math.max(w, 1e-6)) : -1e9,
+      );
       const q = p.query as tf.Variable<tf.Rank.R2>;
-      const s = tf.add(tf.reshape(tf.matMul(tf.reshape(emb, [P * k, d]), q), [P, k]), tf.tensor2d(logW, [P, k]));
+      const s = tf.add(
+        tf.reshape(tf.matMul(tf.reshape(emb, [P * k, d]), q), [P, k]),
+        tf.tensor2d(logW, [P, k]),
+      );
       return tf.sum(tf.mul(emb, tf.reshape(tf.softmax(s), [P, k, 1])), 1) as tf.Tensor2D;
     }
     default: {

@@ -19,7 +19,8 @@ export const GAP_BUCKETS = 32;
 
 /** Bucket of a gap in seconds (negative or NaN gaps count as 0 s). */
 export function gapBucket(gapSeconds: number): number {
-  const g = gapSeconds > 0 ? gapSeconds : 0;
+  // Not Math.max: it keeps NaN, and a NaN gap must fall into the 0 s bucket.
+  const g = Number.isNaN(gapSeconds) ? 0 : Math.max(gapSeconds, 0);
   return 2 + Math.min(GAP_BUCKETS - 3, Math.floor(Math.log2(1 + g)));
 }
 
@@ -41,13 +42,17 @@ export function initEncoder(args: EncoderArgs, sizes: VocabSizes, rng: Rng, pref
   const p: EncoderParams = {
     args,
     positions: normalVariable(args.maxLen, d, 0.02, rng.fork(), `${prefix}encoder/positions`),
-    blocks: Array.from({ length: args.blocks }, (_, i) => initBlockParams(d, args.ffn, rng.fork(), `${prefix}encoder/block${i}`)),
+    blocks: Array.from({ length: args.blocks }, (_, i) =>
+      initBlockParams(d, args.ffn, rng.fork(), `${prefix}encoder/block${i}`),
+    ),
     lnGamma: constVariable(d, 1, `${prefix}encoder/ln/gamma`),
     lnBeta: constVariable(d, 0, `${prefix}encoder/ln/beta`),
   };
   // Types: 0 padding, 1 no type; a data set with only code 1 has nothing to learn.
-  if (args.eventTypes && sizes.types > 2) p.types = normalVariable(sizes.types, d, 0.02, rng.fork(), `${prefix}encoder/types`);
-  if (args.timeGaps && sizes.hasTimeGaps) p.gaps = normalVariable(GAP_BUCKETS, d, 0.02, rng.fork(), `${prefix}encoder/gaps`);
+  if (args.eventTypes && sizes.types > 2)
+    p.types = normalVariable(sizes.types, d, 0.02, rng.fork(), `${prefix}encoder/types`);
+  if (args.timeGaps && sizes.hasTimeGaps)
+    p.gaps = normalVariable(GAP_BUCKETS, d, 0.02, rng.fork(), `${prefix}encoder/gaps`);
   return p;
 }
 
@@ -79,7 +84,12 @@ export interface SequenceInput {
  * Hidden states [B, Lb, d] from the item representations of the batch's events `items` [B·Lb, d]
  * (rows of padding may hold anything: they are zeroed). `rng` undefined = inference (no dropout).
  */
-export function encodeSequence(p: EncoderParams, input: SequenceInput, items: tf.Tensor2D, rng: Rng | undefined): tf.Tensor3D {
+export function encodeSequence(
+  p: EncoderParams,
+  input: SequenceInput,
+  items: tf.Tensor2D,
+  rng: Rng | undefined,
+): tf.Tensor3D {
   const { B, len } = input;
   const d = p.args.dim;
   assertShape(items.shape, [B * len, d], "encodeSequence items [B·Lb, d]");

@@ -22,7 +22,13 @@ export interface FusionParams {
 }
 
 /** `contextDim` 0 = no context layer (baseline). */
-export function initFusion(args: FusionArgs, dim: number, contextDim: number, rng: Rng, prefix: string): FusionParams {
+export function initFusion(
+  args: FusionArgs,
+  dim: number,
+  contextDim: number,
+  rng: Rng,
+  prefix: string,
+): FusionParams {
   const cross = args.kind === "cross-attention" && contextDim > 0;
   const inDim = dim + contextDim + (cross ? dim : 0);
   const p: FusionParams = {
@@ -41,13 +47,7 @@ export function initFusion(args: FusionArgs, dim: number, contextDim: number, rn
 }
 
 export function fusionVariables(p: FusionParams): tf.Variable[] {
-  return [
-    p.hidden.w,
-    p.hidden.b,
-    p.out.w,
-    p.out.b,
-    ...(p.cross ? [p.cross.wq, p.cross.wk, p.cross.wv] : []),
-  ];
+  return [p.hidden.w, p.hidden.b, p.out.w, p.out.b, ...(p.cross ? [p.cross.wq, p.cross.wk, p.cross.wv] : [])];
 }
 
 /**

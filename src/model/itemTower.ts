@@ -6,8 +6,8 @@
  * Shapes: U unique items of a batch, Kc categories per item, C category vocabulary, d width.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { assertShape } from "../core/shapes.ts";
 import type { Rng } from "../core/rng.ts";
+import { assertShape } from "../core/shapes.ts";
 import { SparseEmbeddingTable } from "../engine/sparseEmbedding.ts";
 import type { ItemTowerArgs } from "./config.ts";
 import type { ItemFeatures } from "./itemFeatures.ts";
@@ -31,9 +31,21 @@ export function initItemTower(
   rng: Rng,
   prefix: string,
 ): ItemTowerParams {
-  const ids = SparseEmbeddingTable.create({ rows: numItems, dim, rng: rng.fork(), name: `${prefix}item/ids` });
+  const ids = SparseEmbeddingTable.create({
+    rows: numItems,
+    dim,
+    rng: rng.fork(),
+    name: `${prefix}item/ids`,
+  });
   const p: ItemTowerParams = { args, ids };
-  if (args.categories) p.categories = normalVariable(numCategories, dim, 1 / Math.sqrt(dim), rng.fork(), `${prefix}item/categories`);
+  if (args.categories)
+    p.categories = normalVariable(
+      numCategories,
+      dim,
+      1 / Math.sqrt(dim),
+      rng.fork(),
+      `${prefix}item/categories`,
+    );
   if (args.mlp) p.mlp = initDense(dim, dim, rng.fork(), `${prefix}item/mlp`);
   return p;
 }
@@ -47,7 +59,12 @@ export function itemTowerVariables(p: ItemTowerParams): tf.Variable[] {
  * Item representations of `items` [U] given their id-embedding rows `idRows` [U, d] (looked up by
  * the caller, so training can route the table's gradient through `trainStep`) → [U, d].
  */
-export function itemTower(p: ItemTowerParams, features: ItemFeatures, items: Int32Array, idRows: tf.Tensor2D): tf.Tensor2D {
+export function itemTower(
+  p: ItemTowerParams,
+  features: ItemFeatures,
+  items: Int32Array,
+  idRows: tf.Tensor2D,
+): tf.Tensor2D {
   const d = p.ids.dim;
   assertShape(idRows.shape, [items.length, d], "itemTower idRows [U, d]");
   let x: tf.Tensor2D = idRows;

@@ -83,7 +83,13 @@ export function causalBlock(
   rate: number,
   rng: Rng | undefined,
 ): tf.Tensor3D {
-  const a = causalSelfAttention(layerNorm(x, p.ln1Gamma, p.ln1Beta) as tf.Tensor3D, p.attention, heads, rate, rng);
+  const a = causalSelfAttention(
+    layerNorm(x, p.ln1Gamma, p.ln1Beta) as tf.Tensor3D,
+    p.attention,
+    heads,
+    rate,
+    rng,
+  );
   const h = tf.add(x, dropout(a, rate, rng)) as tf.Tensor3D;
   const hidden = tf.relu(linear(layerNorm(h, p.ln2Gamma, p.ln2Beta), p.w1, p.b1));
   return tf.add(h, dropout(linear(dropout(hidden, rate, rng), p.w2, p.b2), rate, rng)) as tf.Tensor3D;

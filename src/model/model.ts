@@ -8,8 +8,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Rng } from "../core/rng.ts";
 import { assertShape } from "../core/shapes.ts";
 import type { ModelConfig, VocabSizes } from "./config.ts";
-import { type ContextInput, type ContextLayerParams, contextLayer, contextLayerVariables, initContextLayer } from "./contextLayer.ts";
-import { type EncoderParams, encodeSequence, encoderVariables, initEncoder } from "./encoder.ts";
+import {
+  type ContextInput,
+  type ContextLayerParams,
+  contextLayer,
+  contextLayerVariables,
+  initContextLayer,
+} from "./contextLayer.ts";
+import { type EncoderParams, encoderVariables, encodeSequence, initEncoder } from "./encoder.ts";
 import { type FusionParams, fuse, fusionVariables, initFusion } from "./fusion.ts";
 import type { ItemFeatures } from "./itemFeatures.ts";
 import { type ItemTowerParams, initItemTower, itemTower, itemTowerVariables } from "./itemTower.ts";
@@ -37,14 +43,21 @@ export interface CtxrecModel {
 }
 
 /** A fresh model with seeded weights (same seed ⇒ same weights). */
-export function createModel(config: ModelConfig, sizes: VocabSizes, features: ItemFeatures, rng: Rng): CtxrecModel {
+export function createModel(
+  config: ModelConfig,
+  sizes: VocabSizes,
+  features: ItemFeatures,
+  rng: Rng,
+): CtxrecModel {
   const d = config.encoder.dim;
   const prefix = `ctxrec${nextInstance++}/`;
   // Each component draws from its own fork, so turning one on or off leaves the others' init unchanged.
   const item = initItemTower(config.itemTower, sizes.items, sizes.categories, d, rng.fork(), prefix);
   const encoder = initEncoder(config.encoder, sizes, rng.fork(), prefix);
   const ctxRng = rng.fork();
-  const context = config.context.enabled ? initContextLayer(config.context, sizes, d, ctxRng, prefix) : undefined;
+  const context = config.context.enabled
+    ? initContextLayer(config.context, sizes, d, ctxRng, prefix)
+    : undefined;
   const fusion = initFusion(config.fusion, d, context ? config.context.dim : 0, rng.fork(), prefix);
   return { config, sizes, features, item, encoder, context, fusion, prefix };
 }
@@ -89,7 +102,8 @@ export function userStates(
   const h = encodeSequence(m.encoder, seq, hist, rng);
   let c: tf.Tensor2D | undefined;
   if (m.context !== undefined) {
-    if (ctx === undefined) throw new Error("userStates: the model has a context layer but no context was given");
+    if (ctx === undefined)
+      throw new Error("userStates: the model has a context layer but no context was given");
     c = contextLayer(m.context, ctx.input, ctx.demographics, rng);
   }
   const u = fuse(m.fusion, h, c);

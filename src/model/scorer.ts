@@ -7,8 +7,8 @@
  * Shapes: B users, Lb ≤ L, d width, N items.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { EmbeddingScorer, HistoryBatch } from "../eval/scorer.ts";
 import { selectRows } from "../engine/sparseEmbedding.ts";
+import type { EmbeddingScorer, HistoryBatch } from "../eval/scorer.ts";
 import { allItemEmbeddings } from "./itemTower.ts";
 import { type CtxrecModel, itemReps, type RowContext, userStates } from "./model.ts";
 import { sequenceBatch } from "./sequences.ts";
@@ -18,26 +18,56 @@ export function noContext(P: number): RowContext["input"] {
   return { k: 1, catIds: new Int32Array(P), weights: new Float32Array(P), present: new Uint8Array(P) };
 }
 
-/** User embeddings [B, d] of a batch of histories (last L events each, no context). */
+/** Rows per encoder call inside one scoring batch. */
+const CHUNK = 64;
+
+/**
+ * User embeddings [B, d] of a batch of histories (last L events each, no context). Rows are
+ * encoded in chunks of similar length (dynamic padding, as in training): a batch in user order
+ * mixes 5-event and 200-event users, and padding all to L would cost ≈5× on Beauty.
+ */
 export function embedHistories(m: CtxrecModel, batch: HistoryBatch): Float32Array {
-  const L = m.config.encoder.maxLen;
   const B = batch.size;
+  const d = m.config.encoder.dim;
+  const order = Int32Array.from({ length: B }, (_, b) => b).sort(
+    (x, y) => historyLength(batch, x) - historyLength(batch, y) || x - y,
+  );
+  const out = new Float32Array(B * d);
+  for (let a = 0; a < B; a += CHUNK) {
+    const rows = order.subarray(a, Math.min(B, a + CHUNK));
+    const u = embedRows(m, batch, rows);
+    rows.forEach((b, j) => {
+      out.set(u.subarray(j * d, (j + 1) * d), b * d);
+    });
+  }
+  return out;
+}
+
+function historyLength(batch: HistoryBatch, b: number): number {
+  return batch.historyOffsets[b + 1] - batch.historyOffsets[b];
+}
+
+/** User embeddings [R, d] of the batch rows `rows` [R]. */
+function embedRows(m: CtxrecModel, batch: HistoryBatch, rows: Int32Array): Float32Array {
+  const L = m.config.encoder.maxLen;
+  const B = rows.length;
   const starts = new Int32Array(B);
   const ends = new Int32Array(B);
   const firsts = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    firsts[b] = batch.historyOffsets[b];
-    ends[b] = batch.historyOffsets[b + 1];
-    starts[b] = Math.max(firsts[b], ends[b] - L);
+  for (let j = 0; j < B; j++) {
+    const b = rows[j];
+    firsts[j] = batch.historyOffsets[b];
+    ends[j] = batch.historyOffsets[b + 1];
+    starts[j] = Math.max(firsts[j], ends[j] - L);
   }
   const seq = sequenceBatch(batch, starts, ends, firsts, L);
   const P = B * seq.len;
   const sel = selectRows(seq.items, m.item.ids.rows, "history items");
   // The last real slot of each row; an empty history reads slot 0 (padding only: a defined, finite vector).
-  const last = Int32Array.from(seq.lengths, (n, b) => b * seq.len + Math.max(0, n - 1));
+  const last = Int32Array.from(seq.lengths, (n, j) => j * seq.len + Math.max(0, n - 1));
   const demographics: Record<string, Int32Array> = {};
   for (const [field, codes] of Object.entries(batch.demographics)) {
-    demographics[field] = Int32Array.from({ length: P }, (_, j) => codes[Math.floor(j / seq.len)]);
+    demographics[field] = Int32Array.from({ length: P }, (_, i) => codes[rows[Math.floor(i / seq.len)]]);
   }
   return tf.tidy(() => {
     const reps = itemReps(m, sel.rows, m.item.ids.gatherRows(sel.rows));

@@ -38,7 +38,11 @@ export function sequenceBatch(
   let len = 1;
   for (let b = 0; b < B; b++) {
     const n = ends[b] - starts[b];
-    requireArg(n >= 0 && n <= maxLen, `ranges[${b}]`, `row has ${n} events; expected 0..${maxLen} (cut to the last L)`);
+    requireArg(
+      n >= 0 && n <= maxLen,
+      `ranges[${b}]`,
+      `row has ${n} events; expected 0..${maxLen} (cut to the last L)`,
+    );
     len = Math.max(len, n);
   }
   const items = new Int32Array(B * len);

@@ -71,7 +71,11 @@ export function positiveFrequency(ds: CompiledDataset, rows: TrainingRows): Floa
  * shuffled. Deterministic for a given rng state.
  */
 export function lengthBucketedBatches(rows: TrainingRows, batchSize: number, rng: Rng): Int32Array[] {
-  requireArg(Number.isInteger(batchSize) && batchSize >= 1, "batchSize", `expected an integer ≥ 1, got ${batchSize}`);
+  requireArg(
+    Number.isInteger(batchSize) && batchSize >= 1,
+    "batchSize",
+    `expected an integer ≥ 1, got ${batchSize}`,
+  );
   const R = rows.users.length;
   const key = new Float64Array(R);
   // length + a random fraction: sorts by length, shuffles within a length.

@@ -21,12 +21,12 @@ import { itemFeaturesOf } from "../model/itemFeatures.ts";
 import { type CtxrecModel, createModel, itemReps, modelVariables, userStates } from "../model/model.ts";
 import { createModelScorer } from "../model/scorer.ts";
 import { sequenceBatch } from "../model/sequences.ts";
+import { vocabSizesOf } from "../model/vocabSizes.ts";
 import { pseudoContext } from "./context.ts";
-import { inBatchCandidates, mixCandidates, sampleUniformIds, uniformCandidates } from "./lossCandidates.ts";
-import { sampledSoftmaxLoss } from "./loss.ts";
 import { lengthBucketedBatches, positiveFrequency, type TrainingRows, trainingRows } from "./examples.ts";
+import { sampledSoftmaxLoss } from "./loss.ts";
+import { inBatchCandidates, mixCandidates, sampleUniformIds, uniformCandidates } from "./lossCandidates.ts";
 import type { TrainArgs } from "./trainArgs.ts";
-import { vocabSizesOf } from "./vocabSizes.ts";
 
 /** Progress of the loop, for bars and logs. */
 export interface TrainProgress {
@@ -84,6 +84,8 @@ interface StepInput {
   positives: Int32Array;
   /** [R] index into unique of each positive. */
   posLocal: Int32Array;
+  /** [M_b] real-position indices (into positives) whose positives serve as in-batch negatives. */
+  negRows: Int32Array;
   uniformIds: Int32Array;
   uniformLocal: Int32Array;
   context?: Parameters<typeof userStates>[4];
@@ -113,6 +115,16 @@ function prepareStep(
   const real = new Int32Array(R);
   for (let j = 0, o = 0; j < P; j++) if (seq.mask[j] > 0) real[o++] = j;
   const positives = Int32Array.from(real, (j) => targets[j]);
+  // A seeded subset of the positions when there are more than the cap (partial Fisher–Yates).
+  const order = Int32Array.from({ length: R }, (_, i) => i);
+  const nNeg = Math.min(R, args.inBatchNegatives);
+  for (let i = 0; i < nNeg && nNeg < R; i++) {
+    const j = i + rng.int(R - i);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const negRows = order.slice(0, nNeg);
   const uniformIds = sampleUniformIds(args.uniformNegatives, ds.itemVocab.size, rng);
   const all = new Int32Array(P + R + uniformIds.length);
   all.set(seq.items, 0);
@@ -126,6 +138,7 @@ function prepareStep(
     real,
     positives,
     posLocal: sel.local.subarray(P, P + R),
+    negRows,
     uniformIds,
     uniformLocal: sel.local.subarray(P + R),
   };
@@ -135,7 +148,10 @@ function prepareStep(
     const demographics: Record<string, Int32Array> = {};
     for (const f of DEMOGRAPHIC_FIELDS) {
       const codes = ds.demographics[f].codes;
-      demographics[f] = Int32Array.from({ length: P }, (_, j) => codes[rows.users[batch[Math.floor(j / seq.len)]]]);
+      demographics[f] = Int32Array.from(
+        { length: P },
+        (_, j) => codes[rows.users[batch[Math.floor(j / seq.len)]]],
+      );
     }
     out.context = { input, demographics };
   }
@@ -156,7 +172,12 @@ function stepLoss(
   const u = userStates(m, s.seq, reps, s.histLocal, s.context, rng);
   const uReal = tf.gather(u, tf.tensor1d(s.real, "int32")) as tf.Tensor2D;
   const posEmb = tf.gather(reps, tf.tensor1d(s.posLocal, "int32")) as tf.Tensor2D;
-  let candidates = inBatchCandidates(s.positives, posEmb, freq, total);
+  const negIds = Int32Array.from(s.negRows, (r) => s.positives[r]);
+  const negEmb =
+    s.negRows.length === s.positives.length
+      ? posEmb
+      : (tf.gather(posEmb, tf.tensor1d(s.negRows, "int32")) as tf.Tensor2D);
+  let candidates = inBatchCandidates(negIds, negEmb, freq, total);
   if (s.uniformIds.length > 0) {
     const uni = tf.gather(reps, tf.tensor1d(s.uniformLocal, "int32")) as tf.Tensor2D;
     candidates = mixCandidates(candidates, uniformCandidates(s.uniformIds, uni, m.sizes.items));
@@ -168,6 +189,40 @@ function stepLoss(
     candidates,
     temperature: args.temperature,
   });
+}
+
+/** A training step over one batch of rows (what the loop calls; exposed for the leak test). */
+export interface Stepper {
+  rows: TrainingRows;
+  /** Runs forward, backward and both optimizers on the rows `batch` (indices into `rows`). */
+  step(batch: Int32Array): { loss: number; examples: number };
+  /** Frees the dense optimizer's slots. */
+  dispose(): void;
+}
+
+/** The step function of the loop, with its optimizers and seeded step randomness. */
+export function createStepper(m: CtxrecModel, ds: CompiledDataset, args: TrainArgs): Stepper {
+  const rows = trainingRows(ds, leaveOneOut(ds.offsets), m.config.encoder.maxLen);
+  const freq = positiveFrequency(ds, rows);
+  const total = Math.max(1, rows.positives);
+  const variables = modelVariables(m);
+  const optimizer = tf.train.adam(args.learningRate);
+  const sparseOpt = new LazyAdam(m.item.ids, { learningRate: args.learningRate });
+  const stepRng = new Rng(deriveSeed(args.seed, "steps"));
+  return {
+    rows,
+    step(batch) {
+      const s = prepareStep(m, ds, rows, batch, args, stepRng);
+      const r = trainStep({
+        variables,
+        optimizer,
+        sparse: [{ table: m.item.ids, optimizer: sparseOpt, ids: [s.unique] }],
+        loss: ([[idRows]]) => stepLoss(m, s, idRows, freq, total, args, stepRng),
+      });
+      return { loss: r.loss, examples: s.real.length };
+    },
+    dispose: () => optimizer.dispose(),
+  };
 }
 
 /** Host copies of every weight (dense variables and the id table), for keeping the best epoch. */
@@ -199,17 +254,10 @@ export async function train(
 ): Promise<TrainResult> {
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
-  const rootRng = new Rng(args.seed);
   const m = createModel(config, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(deriveSeed(args.seed, "init")));
-  const split = leaveOneOut(ds.offsets);
-  const rows = trainingRows(ds, split, config.encoder.maxLen);
-  const freq = positiveFrequency(ds, rows);
-  const total = Math.max(1, rows.positives);
-  const variables = modelVariables(m);
-  const optimizer = tf.train.adam(args.learningRate);
-  const sparseOpt = new LazyAdam(m.item.ids, { learningRate: args.learningRate });
-  const batchRng = new Rng(deriveSeed(rootRng.seed, "batches"));
-  const stepRng = new Rng(deriveSeed(rootRng.seed, "steps"));
+  const stepper = createStepper(m, ds, args);
+  const rows = stepper.rows;
+  const batchRng = new Rng(deriveSeed(args.seed, "batches"));
   const history: ValidationPoint[] = [];
   let best: { epoch: number; ndcg: number; snap: Snapshot; result: EvalResult } | undefined;
   let sinceBest = 0;
@@ -238,15 +286,9 @@ export async function train(
       const batches = lengthBucketedBatches(rows, args.batchSize, batchRng);
       let lossSum = 0;
       for (let i = 0; i < batches.length; i++) {
-        const s = prepareStep(m, ds, rows, batches[i], args, stepRng);
-        const r = trainStep({
-          variables,
-          optimizer,
-          sparse: [{ table: m.item.ids, optimizer: sparseOpt, ids: [s.unique] }],
-          loss: ([[idRows]]) => stepLoss(m, s, idRows, freq, total, args, stepRng),
-        });
+        const r = stepper.step(batches[i]);
         lossSum += r.loss;
-        examples += s.real.length;
+        examples += r.examples;
         hooks.onProgress?.({
           epoch,
           batch: i + 1,
@@ -270,7 +312,7 @@ export async function train(
       }
     }
   } finally {
-    optimizer.dispose();
+    stepper.dispose();
   }
   const epochs = Math.min(epoch, args.epochs);
   const kept = best as { epoch: number; snap: Snapshot; result: EvalResult } | undefined;

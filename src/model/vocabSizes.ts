@@ -1,8 +1,8 @@
 /** The vocabulary sizes a model is built for, read off a data set (stored in the artifact manifest). */
 import type { CompiledDataset } from "../data/dataset.ts";
 import { DEMOGRAPHIC_FIELDS } from "../data/schema.ts";
-import type { VocabSizes } from "../model/config.ts";
-import { gapBucket } from "../model/encoder.ts";
+import type { VocabSizes } from "./config.ts";
+import { gapBucket } from "./encoder.ts";
 
 /**
  * Sizes of every table. `hasTimeGaps` is true when consecutive events of users fall into more than

@@ -1,0 +1,185 @@
+/**
+ * `ctxrec train`: trains the contextual sequential two-tower model (or the baseline with
+ * `--no-context`) on the train part of the leave-one-out split, early-stopping on validation
+ * NDCG@10, evaluates the kept weights on the test targets (loo) and writes the model folder.
+ */
+import cliProgress from "cli-progress";
+import { type Command, Option } from "commander";
+import { loadDataset } from "../../data/load.ts";
+import { initEngine } from "../../engine/backend.ts";
+import { evaluateLoo } from "../../eval/loo.ts";
+import { formatEvalTable } from "../../eval/result.ts";
+import { saveModel } from "../../model/artifact.ts";
+import {
+  CONTEXT_PROJECTIONS,
+  FUSIONS,
+  type ModelConfigOverrides,
+  resolveModelConfig,
+} from "../../model/config.ts";
+import { createModelScorer } from "../../model/scorer.ts";
+import { TRAIN_DEFAULTS as D, resolveTrainArgs } from "../../train/trainArgs.ts";
+import { type TrainProgress, train } from "../../train/trainer.ts";
+import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
+import { toNumber, toOptionalNumber } from "../numbers.ts";
+
+interface TrainOptions extends DataOptionValues {
+  out: string;
+  context: boolean;
+  seed: string;
+  maxMinutes: string;
+  epochs: string;
+  batchSize: string;
+  lr: string;
+  negatives: string;
+  temperature: string;
+  evalEvery: string;
+  patience: string;
+  dim?: string;
+  blocks?: string;
+  heads?: string;
+  maxLen?: string;
+  dropout?: string;
+  contextDropout?: string;
+  projection?: (typeof CONTEXT_PROJECTIONS)[number];
+  fusion?: (typeof FUSIONS)[number];
+  l2Normalize?: boolean;
+  test: boolean;
+}
+
+/** Model overrides from the flags that were given (the rest keep MODEL_DEFAULTS). */
+function modelOverrides(o: TrainOptions): ModelConfigOverrides {
+  const num = (v: string | undefined, name: string) => toOptionalNumber(v, name);
+  const drop = <T extends object>(x: T) =>
+    Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return {
+    encoder: drop({
+      dim: num(o.dim, "--dim"),
+      blocks: num(o.blocks, "--blocks"),
+      heads: num(o.heads, "--heads"),
+      maxLen: num(o.maxLen, "--max-len"),
+      dropout: num(o.dropout, "--dropout"),
+    }),
+    context: drop({
+      enabled: o.context,
+      dropout: num(o.contextDropout, "--context-dropout"),
+      projection: o.projection,
+      dim: num(o.dim, "--dim"),
+    }),
+    itemTower: drop({ l2Normalize: o.l2Normalize }),
+    fusion: drop({ kind: o.fusion }),
+  };
+}
+
+/** A progress bar over the batches of the current epoch with loss, examples/s and ETA (TTY only). */
+function trainBar(): { update: (p: TrainProgress) => void; stop: () => void } {
+  if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      format:
+        "epoch {epoch} [{bar}] {value}/{total} batches | loss {loss} | {exs} examples/s | ETA {eta_formatted}",
+      fps: 5,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let epoch = 0;
+  return {
+    update(p) {
+      const payload = { epoch: p.epoch, loss: p.loss.toFixed(4), exs: p.examplesPerSecond.toFixed(0) };
+      if (p.epoch !== epoch) {
+        if (epoch !== 0) bar.stop();
+        epoch = p.epoch;
+        bar.start(p.batches, 0, payload);
+      }
+      bar.update(p.batch, payload);
+    },
+    stop: () => epoch !== 0 && bar.stop(),
+  };
+}
+
+export function registerTrainCommand(program: Command): void {
+  addDataOptions(
+    program
+      .command("train")
+      .description("train the contextual sequential two-tower model (loo split) and write a model folder"),
+  )
+    .requiredOption("--out <dir>", "model folder to write (replaced atomically)")
+    .option("--no-context", "train the non-contextual baseline (the same model without the context layer)")
+    .option("--seed <n>", "seed of every random choice", String(D.seed))
+    .option("--max-minutes <m>", "wall-clock training budget in minutes", String(D.maxMinutes))
+    .option("--epochs <n>", "maximum epochs", String(D.epochs))
+    .option("--batch-size <n>", "sequences per batch", String(D.batchSize))
+    .option("--lr <rate>", "Adam learning rate", String(D.learningRate))
+    .option(
+      "--negatives <n>",
+      "uniform negatives per batch (mixed with in-batch)",
+      String(D.uniformNegatives),
+    )
+    .option("--temperature <t>", "softmax temperature", String(D.temperature))
+    .option("--eval-every <n>", "epochs between validation evaluations", String(D.evalEvery))
+    .option("--patience <n>", "evaluations without improvement before stopping", String(D.patience))
+    .option("--dim <d>", "width d of items, encoder and context (default 64)")
+    .option("--blocks <n>", "Transformer blocks (default 2)")
+    .option("--heads <n>", "attention heads (default 2)")
+    .option("--max-len <L>", "history length L (default 50)")
+    .option("--dropout <rate>", "encoder dropout (default 0.3)")
+    .option("--context-dropout <rate>", "context layer dropout (default 0.8)")
+    .addOption(
+      new Option("--projection <kind>", "context category projection").choices([...CONTEXT_PROJECTIONS]),
+    )
+    .addOption(new Option("--fusion <kind>", "fusion of sequence state and context").choices([...FUSIONS]))
+    .option("--l2-normalize", "L2-normalise user and item embeddings (use with --temperature 0.07)")
+    .option("--no-test", "skip the final test evaluation")
+    .action(async (opts: TrainOptions) => {
+      const config = resolveModelConfig(modelOverrides(opts));
+      const args = resolveTrainArgs({
+        seed: toNumber(opts.seed, "--seed"),
+        maxMinutes: toNumber(opts.maxMinutes, "--max-minutes"),
+        epochs: toNumber(opts.epochs, "--epochs"),
+        batchSize: toNumber(opts.batchSize, "--batch-size"),
+        learningRate: toNumber(opts.lr, "--lr"),
+        uniformNegatives: toNumber(opts.negatives, "--negatives"),
+        temperature: toNumber(opts.temperature, "--temperature"),
+        evalEvery: toNumber(opts.evalEvery, "--eval-every"),
+        patience: toNumber(opts.patience, "--patience"),
+      });
+      const { args: dataArgs, stop } = parseDataOptions(opts);
+      const ds = await loadDataset(dataArgs).finally(stop);
+      await initEngine();
+      const bar = trainBar();
+      const result = await train(ds, config, args, {
+        onProgress: (p) => bar.update(p),
+        onValidation: (v) => {
+          bar.stop();
+          process.stderr.write(
+            `epoch ${v.epoch}: validation NDCG@10 ${v.ndcg10.toFixed(4)} HIT@10 ${v.hit10.toFixed(4)} (loss ${v.trainLoss.toFixed(4)}, ${(v.elapsedSeconds / 60).toFixed(1)} min)\n`,
+          );
+        },
+      }).finally(() => bar.stop());
+      const metrics: Record<string, number> = {};
+      for (const [k, v] of Object.entries(result.validation?.metrics ?? {})) metrics[`validation/${k}`] = v;
+      if (opts.test) {
+        const test = await evaluateLoo(
+          ds,
+          createModelScorer(result.model, opts.context ? "ctxrec" : "ctxrec-baseline"),
+        );
+        for (const [k, v] of Object.entries(test.metrics)) metrics[`test/${k}`] = v;
+        process.stdout.write(formatEvalTable(test));
+      }
+      const manifest = saveModel(opts.out, result.model, {
+        dataset: ds,
+        metrics,
+        training: {
+          args,
+          epochs: result.epochs,
+          bestEpoch: result.bestEpoch,
+          stopReason: result.stopReason,
+          trainMinutes: result.trainSeconds / 60,
+          history: result.history,
+        },
+      });
+      process.stdout.write(
+        `trained ${result.epochs} epochs in ${(result.trainSeconds / 60).toFixed(1)} min (${result.stopReason}; kept epoch ${result.bestEpoch})\nwrote ${opts.out} version ${manifest.version.slice(0, 12)}\n`,
+      );
+    });
+}
