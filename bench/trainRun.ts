@@ -76,26 +76,15 @@ for (const k of prof.kernels) {
   mmMs += Number(k.kernelTimeMs);
 }
 const stepMs = totalMs / steps;
-console.log(
-  JSON.stringify({
-    engine: "tfjs-wasm (ctxrec engine)",
-    vocab,
-    L,
-    batch: cfg.batch,
-    steps,
-    seqPerS: (cfg.batch * 1000) / stepMs,
-    stepsPerS: 1000 / stepMs,
-    msPerStep: stepMs,
-    forwardMs: fwd / steps,
-    backwardMs: bwd / steps,
-    optimizerMs: optMs / steps,
-    matmulGflops: mmFlops / (mmMs / 1000) / 1e9,
-    matmulShareOfStep: mmMs / stepMs,
-    cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
-    peakRssMB: process.resourceUsage().maxRSS / 1024,
-    finalLoss: loss,
-  }),
-);
+printRow("tfjs-wasm (ctxrec engine)", {
+  stepMs,
+  fwd,
+  bwd,
+  optMs,
+  cpu,
+  loss,
+  matmul: { matmulGflops: mmFlops / (mmMs / 1000) / 1e9, matmulShareOfStep: mmMs / stepMs },
+});
 
 /** The same steps over `workers` threads (one wasm instance each, shared item table). */
 async function runDataParallel(): Promise<void> {
@@ -127,22 +116,41 @@ async function runDataParallel(): Promise<void> {
   const stepMs = (performance.now() - t0) / steps;
   const cpu = process.cpuUsage(cpu0);
   await trainer.close();
+  printRow(`tfjs-wasm (ctxrec engine, ${workers} worker threads)`, { stepMs, fwd, bwd, optMs, cpu, loss });
+}
+
+/** One result row as a JSON line on stdout (read by bench/train.ts); times are totals over `steps`. */
+function printRow(
+  engine: string,
+  r: {
+    stepMs: number;
+    fwd: number;
+    bwd: number;
+    optMs: number;
+    cpu: NodeJS.CpuUsage;
+    loss: number;
+    matmul?: { matmulGflops: number; matmulShareOfStep: number };
+  },
+): void {
+  // Its own config: the data-parallel path runs before the module-level `cfg` is initialised.
+  const { batch } = referenceConfig(vocab, L);
   console.log(
     JSON.stringify({
-      engine: `tfjs-wasm (ctxrec engine, ${workers} worker threads)`,
+      engine,
       vocab,
       L,
-      batch: cfg.batch,
+      batch,
       steps,
-      seqPerS: (cfg.batch * 1000) / stepMs,
-      stepsPerS: 1000 / stepMs,
-      msPerStep: stepMs,
-      forwardMs: fwd / steps,
-      backwardMs: bwd / steps,
-      optimizerMs: optMs / steps,
-      cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
+      seqPerS: (batch * 1000) / r.stepMs,
+      stepsPerS: 1000 / r.stepMs,
+      msPerStep: r.stepMs,
+      forwardMs: r.fwd / steps,
+      backwardMs: r.bwd / steps,
+      optimizerMs: r.optMs / steps,
+      ...r.matmul,
+      cpuMsPerStep: (r.cpu.user + r.cpu.system) / 1000 / steps,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
-      finalLoss: loss,
+      finalLoss: r.loss,
     }),
   );
 }
