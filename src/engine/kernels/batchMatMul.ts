@@ -106,7 +106,7 @@ export function fastBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
 
   /**
    * out[i] = a[i or 0] × b[i] for i < n, one XNNPACK call per batch on views registered straight
-   * with the wasm side. Why not `viewOf` + the cwrapped entry: for attention (n = B·H = 512 tiny
+   * with the wasm side. Why not zero-copy heap views + the cwrapped entry: for attention (n = B·H = 512 tiny
    * products per matmul) the JS around each call (three TensorInfo objects and map entries, two
    * shape arrays copied onto the stack per call) cost as much as the products. Here three view
    * ids are reused (disposing an id also drops XNNPACK's operator cached on it) and the shapes sit

@@ -11,21 +11,17 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Info, Wasm } from "./wasmHeap.ts";
+import { overrideKernel } from "./wasmHeap.ts";
 
 /** Identity as a new reference to the same data (refcount + 1, no copy). */
 export function identityConfig(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Identity,
-    backendName: original.backendName,
-    setupFunc: original.setupFunc,
-    kernelFunc: (args) => {
-      const backend = args.backend as Wasm;
-      const x = args.inputs.x as Info;
-      if (x.dtype === "string") return original.kernelFunc(args);
-      backend.incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
-  };
+  return overrideKernel(original, (args) => {
+    const backend = args.backend as Wasm;
+    const x = args.inputs.x as Info;
+    if (x.dtype === "string") return undefined;
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  });
 }
 
 /**
@@ -82,38 +78,28 @@ function sliceInfo(backend: Wasm, x: Info, beginAttr: number | number[], sizeAtt
 }
 
 export function sliceConfig(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Slice,
-    backendName: original.backendName,
-    setupFunc: original.setupFunc,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as Info;
-      if (x.dtype === "string") return original.kernelFunc(args);
-      const attrs = args.attrs as unknown as tf.SliceAttrs;
-      return sliceInfo(args.backend as Wasm, x, attrs.begin, attrs.size);
-    },
-  };
+  return overrideKernel(original, (args) => {
+    const x = args.inputs.x as Info;
+    if (x.dtype === "string") return undefined;
+    const attrs = args.attrs as unknown as tf.SliceAttrs;
+    return sliceInfo(args.backend as Wasm, x, attrs.begin, attrs.size);
+  });
 }
 
 export function splitVConfig(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.SplitV,
-    backendName: original.backendName,
-    setupFunc: original.setupFunc,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as Info;
-      if (x.dtype === "string") return original.kernelFunc(args);
-      const attrs = args.attrs as unknown as tf.SplitVAttrs;
-      const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
-      const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits, axis);
-      const begin = new Array<number>(x.shape.length).fill(0);
-      return sizes.map((s) => {
-        const size = [...x.shape];
-        size[axis] = s;
-        const piece = sliceInfo(args.backend as Wasm, x, [...begin], size);
-        begin[axis] += s;
-        return piece;
-      });
-    },
-  };
+  return overrideKernel(original, (args) => {
+    const x = args.inputs.x as Info;
+    if (x.dtype === "string") return undefined;
+    const attrs = args.attrs as unknown as tf.SplitVAttrs;
+    const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits, axis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[axis] = s;
+      const piece = sliceInfo(args.backend as Wasm, x, [...begin], size);
+      begin[axis] += s;
+      return piece;
+    });
+  });
 }

@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Info, Wasm } from "./wasmHeap.ts";
+import { overrideKernel } from "./wasmHeap.ts";
 
 /** out[o, i, :] = x[o, idx[i], :] with x viewed as [outer, dim, slice]. Throws on a bad index. */
 export function gatherRows(
@@ -35,32 +36,27 @@ export function gatherRows(
 }
 
 export function gatherConfig(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.GatherV2,
-    backendName: original.backendName,
-    setupFunc: original.setupFunc,
-    kernelFunc: (args) => {
-      const backend = args.backend as Wasm;
-      const x = args.inputs.x as Info;
-      const indices = args.inputs.indices as Info;
-      const batchDims = Number(args.attrs?.batchDims ?? 0);
-      if (batchDims !== 0 || x.dtype === "string") return original.kernelFunc(args);
-      const axis = tf.util.parseAxisParam(args.attrs?.axis as number, x.shape)[0];
-      const outer = tf.util.sizeFromShape(x.shape.slice(0, axis));
-      const dim = x.shape[axis];
-      const slice = tf.util.sizeFromShape(x.shape.slice(axis + 1));
-      const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
-      const out = backend.makeOutput(outShape, x.dtype);
-      if (tf.util.sizeFromShape(outShape) === 0) return out;
-      gatherRows(
-        backend.typedArrayFromHeap(x),
-        backend.typedArrayFromHeap(indices),
-        backend.typedArrayFromHeap(out),
-        outer,
-        dim,
-        slice,
-      );
-      return out;
-    },
-  };
+  return overrideKernel(original, (args) => {
+    const backend = args.backend as Wasm;
+    const x = args.inputs.x as Info;
+    const indices = args.inputs.indices as Info;
+    const batchDims = Number(args.attrs?.batchDims ?? 0);
+    if (batchDims !== 0 || x.dtype === "string") return undefined;
+    const axis = tf.util.parseAxisParam(args.attrs?.axis as number, x.shape)[0];
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, axis));
+    const dim = x.shape[axis];
+    const slice = tf.util.sizeFromShape(x.shape.slice(axis + 1));
+    const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+    const out = backend.makeOutput(outShape, x.dtype);
+    if (tf.util.sizeFromShape(outShape) === 0) return out;
+    gatherRows(
+      backend.typedArrayFromHeap(x),
+      backend.typedArrayFromHeap(indices),
+      backend.typedArrayFromHeap(out),
+      outer,
+      dim,
+      slice,
+    );
+    return out;
+  });
 }

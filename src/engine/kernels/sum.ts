@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Info, Wasm } from "./wasmHeap.ts";
+import { overrideKernel } from "./wasmHeap.ts";
 
 /**
  * out[j] = Σ_i x[i·inner + j] for i < outer (out has `inner` values). Four rows per pass (added in
@@ -39,33 +40,28 @@ export function leadingAxesCount(axes: readonly number[], rank: number): number 
 }
 
 export function sumConfig(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Sum,
-    backendName: original.backendName,
-    setupFunc: original.setupFunc,
-    kernelFunc: (args) => {
-      const backend = args.backend as Wasm;
-      const x = args.inputs.x as Info;
-      const attrs = args.attrs as unknown as tf.SumAttrs;
-      const axes = tf.util.parseAxisParam(attrs.axis, x.shape);
-      const k = leadingAxesCount(axes, x.shape.length);
-      if (x.dtype !== "float32" || k === 0) return original.kernelFunc(args);
-      const outer = tf.util.sizeFromShape(x.shape.slice(0, k));
-      const innerShape = x.shape.slice(k);
-      const outShape = attrs.keepDims ? [...new Array<number>(k).fill(1), ...innerShape] : innerShape;
-      const out = backend.makeOutput(outShape, "float32");
-      const inner = tf.util.sizeFromShape(innerShape);
-      if (outer === 0) {
-        (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-        return out;
-      }
-      sumLeadingRows(
-        backend.typedArrayFromHeap(x) as Float32Array,
-        outer,
-        inner,
-        backend.typedArrayFromHeap(out) as Float32Array,
-      );
+  return overrideKernel(original, (args) => {
+    const backend = args.backend as Wasm;
+    const x = args.inputs.x as Info;
+    const attrs = args.attrs as unknown as tf.SumAttrs;
+    const axes = tf.util.parseAxisParam(attrs.axis, x.shape);
+    const k = leadingAxesCount(axes, x.shape.length);
+    if (x.dtype !== "float32" || k === 0) return undefined;
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, k));
+    const innerShape = x.shape.slice(k);
+    const outShape = attrs.keepDims ? [...new Array<number>(k).fill(1), ...innerShape] : innerShape;
+    const out = backend.makeOutput(outShape, "float32");
+    const inner = tf.util.sizeFromShape(innerShape);
+    if (outer === 0) {
+      (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
       return out;
-    },
-  };
+    }
+    sumLeadingRows(
+      backend.typedArrayFromHeap(x) as Float32Array,
+      outer,
+      inner,
+      backend.typedArrayFromHeap(out) as Float32Array,
+    );
+    return out;
+  });
 }

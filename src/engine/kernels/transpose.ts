@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Info, Wasm } from "./wasmHeap.ts";
+import { overrideKernel } from "./wasmHeap.ts";
 
 /**
  * Drops size-1 axes and merges runs of input axes that stay adjacent and in order in `perm`.
@@ -92,32 +93,27 @@ export function transposeGeneral(x: Float32Array, out: Float32Array, shape: numb
 }
 
 export function transposeConfig(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Transpose,
-    backendName: original.backendName,
-    setupFunc: original.setupFunc,
-    kernelFunc: (args) => {
-      const backend = args.backend as Wasm;
-      const x = args.inputs.x as Info;
-      const perm = args.attrs?.perm as number[];
-      const s = simplifyPermutation(x.shape, perm);
-      if (
-        x.dtype !== "float32" ||
-        (s.shape.length === 3 && !(s.perm[0] === 0 && s.perm[1] === 2)) ||
-        s.shape.length === 4
-      ) {
-        return original.kernelFunc(args);
-      }
-      const outShape = perm.map((p) => x.shape[p]);
-      const out = backend.makeOutput(outShape, x.dtype);
-      const xs = backend.typedArrayFromHeap(x) as Float32Array;
-      const os = backend.typedArrayFromHeap(out) as Float32Array;
-      if (s.shape.length <= 1) os.set(xs);
-      else if (s.shape.length === 2) transposeBatched2d(xs, os, 1, s.shape[0], s.shape[1]);
-      else if (s.shape.length === 3 && s.perm[0] === 0 && s.perm[1] === 2) {
-        transposeBatched2d(xs, os, s.shape[0], s.shape[1], s.shape[2]);
-      } else transposeGeneral(xs, os, s.shape, s.perm);
-      return out;
-    },
-  };
+  return overrideKernel(original, (args) => {
+    const backend = args.backend as Wasm;
+    const x = args.inputs.x as Info;
+    const perm = args.attrs?.perm as number[];
+    const s = simplifyPermutation(x.shape, perm);
+    if (
+      x.dtype !== "float32" ||
+      (s.shape.length === 3 && !(s.perm[0] === 0 && s.perm[1] === 2)) ||
+      s.shape.length === 4
+    ) {
+      return undefined;
+    }
+    const outShape = perm.map((p) => x.shape[p]);
+    const out = backend.makeOutput(outShape, x.dtype);
+    const xs = backend.typedArrayFromHeap(x) as Float32Array;
+    const os = backend.typedArrayFromHeap(out) as Float32Array;
+    if (s.shape.length <= 1) os.set(xs);
+    else if (s.shape.length === 2) transposeBatched2d(xs, os, 1, s.shape[0], s.shape[1]);
+    else if (s.shape.length === 3 && s.perm[0] === 0 && s.perm[1] === 2) {
+      transposeBatched2d(xs, os, s.shape[0], s.shape[1], s.shape[2]);
+    } else transposeGeneral(xs, os, s.shape, s.perm);
+    return out;
+  });
 }

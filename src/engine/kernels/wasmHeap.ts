@@ -17,25 +17,6 @@ export function reshaped(x: Info, shape: number[]): Info {
   return { dataId: x.dataId, shape, dtype: x.dtype };
 }
 
-/**
- * A view of `size(shape)` elements of `x` starting at element `offset`, registered with the wasm
- * side so wasm kernels can read or write it in place. Release it with `releaseView`, never with
- * `disposeData` (which would free memory the view does not own).
- */
-export function viewOf(backend: Wasm, x: Info, offset: number, shape: number[]): Info {
-  const base = backend.dataIdMap.get(x.dataId);
-  if (base === undefined) throw new Error("viewOf: tensor is not on the wasm backend");
-  return backend.makeOutput(shape, x.dtype, base.memoryOffset + offset * 4);
-}
-
-/** Unregisters a view made by `viewOf` without freeing the memory it points into. */
-export function releaseView(backend: Wasm, view: Info): void {
-  const data = backend.dataIdMap.get(view.dataId);
-  if (data === undefined) return;
-  backend.wasm.tfjs.disposeData(data.id);
-  backend.dataIdMap.delete(view.dataId);
-}
-
 /** Disposes an intermediate produced inside a kernel. */
 export function dispose(backend: Wasm, x: Info): void {
   backend.disposeData(x.dataId);
@@ -74,4 +55,20 @@ export interface EmscriptenModule {
 /** The emscripten module behind a wasm backend. */
 export function emscripten(backend: Wasm): EmscriptenModule {
   return backend.wasm as unknown as EmscriptenModule;
+}
+
+/** What a kernel's fast path returns; `undefined` hands the call back to the upstream kernel. */
+type FastPath = (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | tf.TensorInfo[] | undefined;
+
+/**
+ * A replacement for the upstream kernel `original` (same name, backend and set-up) that runs `fast`
+ * and falls back to the upstream implementation for the cases `fast` declines (dtypes, layouts).
+ */
+export function overrideKernel(original: tf.KernelConfig, fast: FastPath): tf.KernelConfig {
+  return {
+    kernelName: original.kernelName,
+    backendName: original.backendName,
+    setupFunc: original.setupFunc,
+    kernelFunc: (args) => fast(args) ?? original.kernelFunc(args),
+  };
 }
