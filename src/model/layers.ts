@@ -99,3 +99,15 @@ export function causalBlock(
 export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
   return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-12))) as tf.Tensor2D;
 }
+
+/**
+ * The identity in the forward pass with no gradient to `x` (tfjs-core has no stopGradient): lets
+ * one loss train the layers after `x` but not those before it.
+ */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const detach = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xi = args[0] as tf.Tensor;
+    return { value: tf.clone(xi), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+  });
+  return detach(x) as T;
+}

@@ -8,6 +8,7 @@ import { type ModelConfigOverrides, resolveModelConfig } from "./config.ts";
 import { contextLayer } from "./contextLayer.ts";
 import { encodeSequence } from "./encoder.ts";
 import { itemFeaturesOf } from "./itemFeatures.ts";
+import { stopGradient } from "./layers.ts";
 import { type CtxrecModel, createModel, disposeModel, itemReps, userStates } from "./model.ts";
 import { embedHistories, noContext } from "./scorer.ts";
 import { sequenceBatch } from "./sequences.ts";
@@ -214,5 +215,15 @@ describe("context projections and fusions", () => {
     });
     expect(Array.from(u).every(Number.isFinite)).toBe(true);
     disposeModel(m);
+  });
+});
+
+describe("stopGradient", () => {
+  it("passes the value and blocks the gradient to its input only", () => {
+    const x = tf.tensor1d([1, 2, 3]);
+    const f = (t: tf.Tensor) => tf.sum(tf.add(tf.mul(stopGradient(t), t), t)) as tf.Scalar;
+    // value: Σ x² + x = 14 + 6 = 20; gradient: d/dx [c·x + x] with c = x held constant = x + 1.
+    expect(f(x).dataSync()[0]).toBeCloseTo(20, 5);
+    expect(Array.from(tf.grad(f)(x).dataSync())).toEqual([2, 3, 4]);
   });
 });

@@ -83,23 +83,34 @@ export interface RowContext {
 }
 
 /**
- * User embeddings for every slot of a batch [B·Lb, d]: `unique` [U] item codes with their id rows
- * `idRows` [U, d], `local` [B·Lb] the index into `unique` of each slot (padding: any valid index).
- * `ctx` is required when the model has a context layer (rows with no context: present = 0).
- * `rng` undefined = inference (no dropout).
+ * Sequence states [B, Lb, d] of a batch (the cached part): `unique` [U] item codes with their
+ * representations `reps` [U, d], `local` [B·Lb] the index into `unique` of each slot (padding: any
+ * valid index). `rng` undefined = inference (no dropout).
  */
-export function userStates(
+export function sequenceStates(
   m: CtxrecModel,
   seq: SequenceBatch,
   reps: tf.Tensor2D,
   local: Int32Array,
+  rng: Rng | undefined,
+): tf.Tensor3D {
+  assertShape([local.length], [seq.B * seq.len], "sequenceStates local [B·Lb]");
+  const hist = tf.gather(reps, tf.tensor1d(local, "int32")) as tf.Tensor2D;
+  return encodeSequence(m.encoder, seq, hist, rng);
+}
+
+/**
+ * User embeddings [B·Lb, d] from sequence states `h` [B, Lb, d] and the context of every slot (the
+ * online part). `ctx` is required when the model has a context layer (rows with no context:
+ * present = 0). Split from `sequenceStates` so that training can fuse one encoding with two
+ * contexts (with and without) at the cost of the head only.
+ */
+export function fuseStates(
+  m: CtxrecModel,
+  h: tf.Tensor3D,
   ctx: RowContext | undefined,
   rng: Rng | undefined,
 ): tf.Tensor2D {
-  const P = seq.B * seq.len;
-  assertShape([local.length], [P], "userStates local [B·Lb]");
-  const hist = tf.gather(reps, tf.tensor1d(local, "int32")) as tf.Tensor2D;
-  const h = encodeSequence(m.encoder, seq, hist, rng);
   let c: tf.Tensor2D | undefined;
   if (m.context !== undefined) {
     if (ctx === undefined)
@@ -108,6 +119,18 @@ export function userStates(
   }
   const u = fuse(m.fusion, h, c);
   return m.config.itemTower.l2Normalize ? l2Normalize(u) : u;
+}
+
+/** User embeddings for every slot of a batch [B·Lb, d]: `sequenceStates` then `fuseStates`. */
+export function userStates(
+  m: CtxrecModel,
+  seq: SequenceBatch,
+  reps: tf.Tensor2D,
+  local: Int32Array,
+  ctx: RowContext | undefined,
+  rng: Rng | undefined,
+): tf.Tensor2D {
+  return fuseStates(m, sequenceStates(m, seq, reps, local, rng), ctx, rng);
 }
 
 /** Item representations [U, d] of `unique` item codes given their id rows [U, d]. */

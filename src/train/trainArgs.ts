@@ -36,6 +36,19 @@ export interface TrainArgs {
    * no-context quality lagged far behind the baseline on Beauty; see docs/training.md).
    */
   pseudoContext: Omit<PseudoContextArgs, "related">;
+  /**
+   * Weight w of a second loss on every example with NO context, sharing the example's encoding:
+   * loss = (L_context + w·L_none) / (1 + w). 0 = off (whole-context dropout alone decides which
+   * examples see no context). Contextual models only. Default: see TRAIN_DEFAULTS and docs/training.md.
+   */
+  noContextWeight: number;
+  /**
+   * Whether the with-context loss trains the sequence encoder (default true). false (only with
+   * noContextWeight > 0): the encoder learns from the no-context loss alone, so the pseudo-context,
+   * which is derived from the positive, cannot make the history lazy; the context layer and the
+   * head still learn from both.
+   */
+  contextTrainsEncoder: boolean;
 }
 
 export const TRAIN_DEFAULTS: TrainArgs = {
@@ -50,6 +63,8 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   evalEvery: 2,
   patience: 3,
   pseudoContext: { ...PSEUDO_CONTEXT_DEFAULTS, wholeContextDropout: 0.5 },
+  noContextWeight: 0,
+  contextTrainsEncoder: true,
 };
 
 export type TrainArgsOverrides = Partial<Omit<TrainArgs, "pseudoContext">> & {
@@ -79,6 +94,16 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
     Number.isInteger(a.uniformNegatives) && a.uniformNegatives >= 0,
     "uniformNegatives",
     `expected an integer ≥ 0, got ${a.uniformNegatives}`,
+  );
+  requireArg(
+    Number.isFinite(a.noContextWeight) && a.noContextWeight >= 0,
+    "noContextWeight",
+    `expected a weight ≥ 0, got ${a.noContextWeight}`,
+  );
+  requireArg(
+    a.contextTrainsEncoder || a.noContextWeight > 0,
+    "contextTrainsEncoder",
+    "a detached encoder learns from the no-context loss only: set noContextWeight > 0 (--contextless-weight)",
   );
   requireArg(a.temperature > 0, "temperature", `expected τ > 0, got ${a.temperature}`);
   resolvePseudoContextArgs(a.pseudoContext);

@@ -93,6 +93,35 @@ describe("trainer", () => {
     }
   });
 
+  it("the contextless loss trains the no-context path on every example (whole-context dropout 0)", async () => {
+    const ds = await toyWorld({ users: 40 });
+    // With whole-context dropout 0 every slot with categories has present = 1, so the learned
+    // "absent" vector only gets a gradient from the second (no-context) loss.
+    const absentAfterSteps = (noContextWeight: number) => {
+      const m = createModel(resolveModelConfig(small), vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(2));
+      const absent = m.context?.absent;
+      if (absent === undefined) throw new Error("the contextual model has a context layer");
+      const before = Array.from(absent.dataSync());
+      const stepper = createStepper(
+        m,
+        ds,
+        resolveTrainArgs({
+          batchSize: 8,
+          uniformNegatives: 8,
+          noContextWeight,
+          pseudoContext: { wholeContextDropout: 0 },
+        }),
+      );
+      for (const b of lengthBucketedBatches(stepper.rows, 8, new Rng(3)).slice(0, 3)) stepper.step(b);
+      const moved = Array.from(absent.dataSync()).some((v, i) => v !== before[i]);
+      stepper.dispose();
+      disposeModel(m);
+      return moved;
+    };
+    expect(absentAfterSteps(0)).toBe(false);
+    expect(absentAfterSteps(1)).toBe(true);
+  });
+
   it("leaves no tensors behind over many steps", async () => {
     const ds = await toyWorld({ users: 40 });
     const m = createModel(resolveModelConfig(small), vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(2));
@@ -102,5 +131,14 @@ describe("trainer", () => {
     expect(report.after.numTensors).toBe(report.afterWarmup.numTensors);
     stepper.dispose();
     disposeModel(m);
+  });
+});
+
+describe("train arguments", () => {
+  it("refuses a detached encoder without the no-context loss (nothing would train it)", () => {
+    expect(() => resolveTrainArgs({ contextTrainsEncoder: false })).toThrow(/noContextWeight > 0/);
+    expect(resolveTrainArgs({ contextTrainsEncoder: false, noContextWeight: 1 }).contextTrainsEncoder).toBe(
+      false,
+    );
   });
 });

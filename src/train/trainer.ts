@@ -18,8 +18,17 @@ import { evaluateLoo } from "../eval/loo.ts";
 import type { EvalResult } from "../eval/result.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { itemFeaturesOf } from "../model/itemFeatures.ts";
-import { type CtxrecModel, createModel, itemReps, modelVariables, userStates } from "../model/model.ts";
-import { createModelScorer } from "../model/scorer.ts";
+import { stopGradient } from "../model/layers.ts";
+import {
+  type CtxrecModel,
+  createModel,
+  fuseStates,
+  itemReps,
+  modelVariables,
+  type RowContext,
+  sequenceStates,
+} from "../model/model.ts";
+import { createModelScorer, noContext } from "../model/scorer.ts";
 import { sequenceBatch } from "../model/sequences.ts";
 import { vocabSizesOf } from "../model/vocabSizes.ts";
 import { pseudoContext } from "./context.ts";
@@ -88,7 +97,7 @@ interface StepInput {
   negRows: Int32Array;
   uniformIds: Int32Array;
   uniformLocal: Int32Array;
-  context?: Parameters<typeof userStates>[4];
+  context?: RowContext;
 }
 
 /** Host-side preparation of a batch of rows (inputs = events start..end−2, positives = start+1..end−1). */
@@ -169,8 +178,7 @@ function stepLoss(
   rng: Rng,
 ): tf.Scalar {
   const reps = itemReps(m, s.unique, idRows);
-  const u = userStates(m, s.seq, reps, s.histLocal, s.context, rng);
-  const uReal = tf.gather(u, tf.tensor1d(s.real, "int32")) as tf.Tensor2D;
+  const h = sequenceStates(m, s.seq, reps, s.histLocal, rng);
   const posEmb = tf.gather(reps, tf.tensor1d(s.posLocal, "int32")) as tf.Tensor2D;
   const negIds = Int32Array.from(s.negRows, (r) => s.positives[r]);
   const negEmb =
@@ -182,13 +190,26 @@ function stepLoss(
     const uni = tf.gather(reps, tf.tensor1d(s.uniformLocal, "int32")) as tf.Tensor2D;
     candidates = mixCandidates(candidates, uniformCandidates(s.uniformIds, uni, m.sizes.items));
   }
-  return sampledSoftmaxLoss({
-    u: uReal,
-    positiveIds: s.positives,
-    positiveEmbeddings: posEmb,
-    candidates,
-    temperature: args.temperature,
-  });
+  const real = tf.tensor1d(s.real, "int32");
+  const w = args.noContextWeight;
+  const lossOf = (ctx: StepInput["context"], states: tf.Tensor3D) =>
+    sampledSoftmaxLoss({
+      u: tf.gather(fuseStates(m, states, ctx, rng), real) as tf.Tensor2D,
+      positiveIds: s.positives,
+      positiveEmbeddings: posEmb,
+      candidates,
+      temperature: args.temperature,
+    });
+  // With `contextTrainsEncoder` off, the context loss trains the context layer and the head but
+  // not the encoder, which then learns from the no-context loss alone, as the baseline does.
+  const detach = s.context !== undefined && w > 0 && !args.contextTrainsEncoder;
+  const withContext = lossOf(s.context, detach ? stopGradient(h) : h);
+  if (s.context === undefined || w === 0) return withContext;
+  // The same encoding fused once more with NO context: every example also trains the path a
+  // request without a subject item takes (loo, cold context), so the history is never left idle.
+  const P = s.seq.B * s.seq.len;
+  const without = lossOf({ input: noContext(P), demographics: s.context.demographics }, h);
+  return tf.div(tf.add(withContext, tf.mul(without, w)), 1 + w) as tf.Scalar;
 }
 
 /** A training step over one batch of rows (what the loop calls; exposed for the leak test). */
