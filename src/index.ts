@@ -43,12 +43,35 @@ export * from "./eval/metrics.ts";
 export * from "./eval/ortScores.ts";
 export * from "./eval/result.ts";
 export * from "./eval/scorer.ts";
+export * from "./eval/staleContext.ts";
+export { formatDuration, type PairedGain, pairedGain, STALE_FIGURES } from "./eval/staleResult.ts";
 // Funnel simulator (src/funnel): the CG contract a model plugs into, the reference CGs, the simulator.
-export type { CandidateGenerator, CandidateRequest, ScoredItem } from "./funnel/candidateGenerator.ts";
+// Funnel protocol with trained models (issue #6): model CGs, the Search surface, the r × seed sweep.
+export type {
+  CandidateGenerator,
+  CandidateRequest,
+  ContextCategory,
+  FunnelRequest,
+  QueryRequest,
+  ResolvedSearchRequest,
+  ScoredItem,
+  SubjectItemRequest,
+} from "./funnel/candidateGenerator.ts";
 export { perRequestGenerator, toCandidateRequest } from "./funnel/candidateGenerator.ts";
 export { type Catalog as FunnelCatalog, compileCatalog, isEligible } from "./funnel/catalog.ts";
 export { checkCandidateGenerator } from "./funnel/contract.ts";
+export { type Interval, meanInterval } from "./funnel/interval.ts";
 export type { CgMetrics } from "./funnel/metrics.ts";
+export {
+  LIFT_KEYS,
+  MODEL_CG,
+  type ModelFunnelArgs,
+  type ModelLift,
+  type ModelPair,
+  modelLift,
+  runModelFunnel,
+} from "./funnel/modelFunnel.ts";
+export { createModelGenerator, type ModelGeneratorArgs, requestBatch } from "./funnel/modelGenerator.ts";
 export { createContextOnlyGenerator } from "./funnel/reference/contextOnly.ts";
 export { createOracleGenerator } from "./funnel/reference/oracle.ts";
 export { countEvents, createPopularityGenerator } from "./funnel/reference/popularity.ts";
@@ -67,6 +90,14 @@ export {
   type FunnelWorld,
   simulateFunnel,
 } from "./funnel/simulator.ts";
+export { SURFACES, type Surface, searchFunnelRequests, surfaceRequests } from "./funnel/surface.ts";
+export {
+  type FunnelSweepArgs,
+  type FunnelSweepResult,
+  runFunnelSweep,
+  type SweepRun,
+} from "./funnel/sweep.ts";
+export { formatSweepTables, summarizeSweep, sweepMetricKeys } from "./funnel/sweepSummary.ts";
 export { type UtilityArgs, UtilityModel } from "./funnel/utility.ts";
 // Vector index (src/index): inner-product top-K (exact reference, HNSW), eligibility filters, artifact, hot swap.
 export { INDEX_FORMAT, readIndexManifest } from "./index/artifact.ts";
@@ -94,9 +125,125 @@ export {
   type RowContext,
   userStates,
 } from "./model/model.ts";
-export { createModelScorer, embedHistories, noContext } from "./model/scorer.ts";
+export {
+  type ContextEncoder,
+  createModelScorer,
+  embedHistories,
+  type ModelScorerArgs,
+  noContext,
+} from "./model/scorer.ts";
 export { type SequenceBatch, sequenceBatch } from "./model/sequences.ts";
 export { vocabSizesOf } from "./model/vocabSizes.ts";
+// Offline batch (src/offline): encode users into the feature store, index the item tower's catalogue.
+export {
+  type EncodeReport,
+  type EncodeUsersArgs,
+  encodeUsers,
+  historyBatch,
+  type StateEncoder,
+  type StateEncoderInput,
+} from "./offline/encodeUsers.ts";
+export {
+  buildItemIndex,
+  catalogueCountries,
+  catalogueEmbeddings,
+  type ItemIndexArgs,
+  measureRecall,
+  type RecallReport,
+  sampleQueries,
+} from "./offline/itemIndex.ts";
+export { readModelVocabs, requireModelVocabs } from "./offline/modelData.ts";
+export { parseSinceTime, usersToEncode } from "./offline/users.ts";
+// ONNX (src/onnx): graph builder, exports of the encoder, online tower and item tower, onnxruntime sessions.
+export {
+  type AttrValue,
+  type ElemType,
+  GraphBuilder,
+  IR_VERSION,
+  OPSET,
+  type ValueSpec,
+} from "./onnx/builder.ts";
+export { buildOnnxExport, DEFAULT_CONTEXT_K, exportOnnx, onnxModelMeta } from "./onnx/export.ts";
+export {
+  GRAPH_NAMES,
+  type GraphEntry,
+  type GraphName,
+  ONNX_DIR,
+  ONNX_FORMAT,
+  ONNX_FORMAT_VERSION,
+  type OnnxExportManifest,
+  type OnnxModelMeta,
+  readOnnxManifest,
+} from "./onnx/manifest.ts";
+export * from "./onnx/runtime.ts";
+// Pipelines (src/pipeline): the one-command demo and the ablation grid, its rows and statistics.
+export * from "./pipeline/ablationRows.ts";
+export * from "./pipeline/ablationRun.ts";
+export * from "./pipeline/ablationStats.ts";
+export * from "./pipeline/ablationVariants.ts";
+export * from "./pipeline/demo.ts";
+export * from "./pipeline/evaluateStages.ts";
+export * from "./pipeline/offlineStages.ts";
+export * from "./pipeline/stages.ts";
+export * from "./pipeline/trainModel.ts";
+// Report (src/report): one self-contained HTML page from the result JSON of a runs folder (ctxrec report).
+export {
+  findInputFiles as findReportInputs,
+  INPUT_PATTERNS as REPORT_INPUT_PATTERNS,
+  loadRunInputs,
+  type RunInputs,
+} from "./report/discover.ts";
+export {
+  type AblationsFile as ReportAblationsInput,
+  type InputKind as ReportInputKind,
+  parseInput as parseReportInput,
+} from "./report/inputs.ts";
+export {
+  type BuildReportArgs,
+  type BuiltReport,
+  buildReport,
+  type WriteReportArgs,
+  type WrittenReport,
+  writeReport,
+} from "./report/report.ts";
+// Candidate service (src/serve): bundles (model + index + store version), request validation, the
+// per-request path, Prometheus metrics, hot swap, the Fastify app.
+export {
+  type BundleOptions,
+  type BundleSource,
+  type CountryFilter,
+  closeBundle,
+  countryFilterForIndex,
+  type ItemCountries,
+  loadBundle,
+  type ServeBundle,
+} from "./serve/bundle.ts";
+export {
+  answerCandidates,
+  type Candidate,
+  type CandidatesResponse,
+  embedRequest,
+  type StageTimings,
+} from "./serve/candidates.ts";
+export { createServeMetrics, type ServeMetrics } from "./serve/metrics.ts";
+export {
+  type CandidatesRequest,
+  candidatesRequestSchema,
+  DEFAULT_MAX_K,
+  MAX_REQUEST_CATEGORIES,
+  parseCandidatesRequest,
+  type ResolvedRequest,
+  resolveRequest,
+} from "./serve/request.ts";
+export {
+  buildServer,
+  type ErrorBody,
+  errorReply,
+  reloadOnSignal,
+  type ServerOptions,
+} from "./serve/server.ts";
+export { BundleHandle, type BundleLoader, bundleLoader, type ReloadResult } from "./serve/swap.ts";
+export { readServingTables, type ServingTables, servedDemographicFields } from "./serve/tables.ts";
 // Feature store (src/store): cached user state per model version; SQLite (file:) and Redis (redis://).
 export {
   createStoreCounters,
@@ -123,11 +270,13 @@ export {
   type WorldParams,
 } from "./synth/params.ts";
 export { readManifest, readWorld, readWorldEvents } from "./synth/read.ts";
+export { buildLexicon, drawQuery, queryCategories, writeSearchSurface } from "./synth/search.ts";
 export { type WorldStats, worldStats } from "./synth/stats.ts";
 export * from "./synth/types.ts";
 // Training (src/train): sampled softmax with logQ correction, mixed negatives, pseudo-context;
 // examples with dynamic padding, the training loop and its arguments.
 export * from "./train/context.ts";
+export * from "./train/contextEncoder.ts";
 export * from "./train/examples.ts";
 export * from "./train/loss.ts";
 export * from "./train/lossCandidates.ts";

@@ -2,6 +2,7 @@
  * End-to-end data layer: the real data sets (counts the issue fixes), the `ctxrec data` CLI, and
  * the synthetic world's JSONL read back through the JSONL reader.
  */
+
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,6 +12,7 @@ import { loadDataset } from "../src/data/load.ts";
 import { datasetStats } from "../src/data/stats.ts";
 import { generateWorld } from "../src/synth/generate.ts";
 import { ctxrec, repoRoot } from "./cli.ts";
+import { needsData } from "./sharedData.ts";
 
 const dataDir = path.resolve(repoRoot, "../shared/data");
 const ml100k = path.join(dataDir, "ml-100k");
@@ -21,7 +23,7 @@ const haveBeauty = existsSync(beauty) && existsSync(beautyAttrs);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ctxrec-data-e2e-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe.skipIf(!haveMl)(`MovieLens-100K (skipped: ${ml100k} not found)`, () => {
+describe.skipIf(!haveMl)(needsData("MovieLens-100K", haveMl, ml100k), () => {
   it("has 943 users, 1,682 items, 100,000 events, 19 genres, full demographics; survives an artifact round trip", async () => {
     const ds = await loadDataset({ format: "movielens-100k", path: ml100k });
     const s = datasetStats(ds);
@@ -46,32 +48,35 @@ describe.skipIf(!haveMl)(`MovieLens-100K (skipped: ${ml100k} not found)`, () => 
   });
 });
 
-describe.skipIf(!haveBeauty)(`Amazon Beauty, S3-Rec (skipped: ${beauty} or its attributes not found)`, () => {
-  it("has 22,363 users, 12,101 items, 198,502 events and 637 attribute categories", async () => {
-    const ds = await loadDataset({ format: "s3rec", path: beauty, attributes: beautyAttrs });
-    const s = datasetStats(ds);
-    expect([s.users, s.items, s.events, s.categories]).toEqual([22_363, 12_101, 198_502, 637]);
-    expect([s.seqLen.min, s.seqLen.max]).toEqual([5, 204]);
-    expect(ds.report.itemsWithoutCategories).toBe(0);
-  });
+describe.skipIf(!haveBeauty)(
+  needsData("Amazon Beauty, S3-Rec", haveBeauty, `${beauty} or its attributes`),
+  () => {
+    it("has 22,363 users, 12,101 items, 198,502 events and 637 attribute categories", async () => {
+      const ds = await loadDataset({ format: "s3rec", path: beauty, attributes: beautyAttrs });
+      const s = datasetStats(ds);
+      expect([s.users, s.items, s.events, s.categories]).toEqual([22_363, 12_101, 198_502, 637]);
+      expect([s.seqLen.min, s.seqLen.max]).toEqual([5, 204]);
+      expect(ds.report.itemsWithoutCategories).toBe(0);
+    });
 
-  it("`ctxrec data stats --json` prints the counts", () => {
-    const run = ctxrec([
-      "data",
-      "stats",
-      "--format",
-      "s3rec",
-      "--path",
-      beauty,
-      "--attributes",
-      beautyAttrs,
-      "--json",
-    ]);
-    expect(run.status, run.stderr).toBe(0);
-    const out = JSON.parse(run.stdout);
-    expect([out.users, out.items, out.events]).toEqual([22_363, 12_101, 198_502]);
-  });
-});
+    it("`ctxrec data stats --json` prints the counts", () => {
+      const run = ctxrec([
+        "data",
+        "stats",
+        "--format",
+        "s3rec",
+        "--path",
+        beauty,
+        "--attributes",
+        beautyAttrs,
+        "--json",
+      ]);
+      expect(run.status, run.stderr).toBe(0);
+      const out = JSON.parse(run.stdout);
+      expect([out.users, out.items, out.events]).toEqual([22_363, 12_101, 198_502]);
+    });
+  },
+);
 
 describe("ctxrec data (CLI)", () => {
   it("compiles an artifact and reloads it with --format artifact", async () => {

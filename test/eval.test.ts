@@ -2,6 +2,7 @@
  * End-to-end evaluation on the real data sets: the reference scorers' sanity figures under the
  * `loo` protocol (they pin the harness to figures known from the literature) and `ctxrec eval`.
  */
+
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -10,6 +11,7 @@ import { loadDataset } from "../src/data/load.ts";
 import { createCooccurrenceScorer, createPopularityScorer } from "../src/eval/baselines.ts";
 import { evaluateLoo } from "../src/eval/loo.ts";
 import { ctxrec, repoRoot } from "./cli.ts";
+import { needsData } from "./sharedData.ts";
 
 const dataDir = path.resolve(repoRoot, "../shared/data");
 const ml100k = path.join(dataDir, "ml-100k");
@@ -19,7 +21,7 @@ const haveBeauty = existsSync(beauty);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ctxrec-eval-e2e-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe.skipIf(!haveBeauty)(`Amazon Beauty, loo (skipped: ${beauty} not found)`, () => {
+describe.skipIf(!haveBeauty)(needsData("Amazon Beauty, loo", haveBeauty, beauty), () => {
   it("popularity HIT@10 is in the published 0.01–0.03 band; co-occurrence is far above it", async () => {
     const ds = await loadDataset({ format: "s3rec", path: beauty });
     const pop = await evaluateLoo(ds, createPopularityScorer(ds));
@@ -33,7 +35,7 @@ describe.skipIf(!haveBeauty)(`Amazon Beauty, loo (skipped: ${beauty} not found)`
   });
 });
 
-describe.skipIf(!haveMl)(`MovieLens-100K, ctxrec eval (skipped: ${ml100k} not found)`, () => {
+describe.skipIf(!haveMl)(needsData("MovieLens-100K, ctxrec eval", haveMl, ml100k), () => {
   it("`ctxrec eval --baseline popularity --json` prints the table and writes the result", () => {
     const json = path.join(tmp, "pop.json");
     const run = ctxrec([

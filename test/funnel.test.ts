@@ -133,7 +133,7 @@ describe("the CG contract", () => {
     const world = worlds.get(1) as World;
     const cat = compileCatalog(world);
     const r = toCandidateRequest(world.requests[0], undefined);
-    const echo = perRequestGenerator("echo", (req) => [{ item: req.subjectItem, score: 1 }]);
+    const echo = perRequestGenerator("echo", (req) => [{ item: req.subjectItem as string, score: 1 }]);
     await expect(checkCandidateGenerator(echo, cat, [r], 10)).rejects.toThrow(
       `parameter CG echo, request ${r.id}: returned the subject item`,
     );

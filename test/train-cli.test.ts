@@ -3,11 +3,13 @@
  * real data sets (tiny configurations and 1 epoch: this checks the plumbing, bench:quality checks
  * quality).
  */
+
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ctxrec, repoRoot } from "./cli.ts";
+import { needsData } from "./sharedData.ts";
 
 const dataDir = path.resolve(repoRoot, "../shared/data");
 const ml100k = path.join(dataDir, "ml-100k");
@@ -75,7 +77,7 @@ describe("ctxrec train / eval --model on a synthetic world", () => {
 });
 
 describe.skipIf(!existsSync(path.join(ml100k, "u.data")))(
-  `MovieLens-100K (skipped: ${ml100k} not found)`,
+  needsData("MovieLens-100K", existsSync(path.join(ml100k, "u.data")), ml100k),
   () => {
     it("trains one epoch and evaluates the folder", () => {
       trainAndEval("ml", ["--format", "movielens-100k", "--path", ml100k]);
@@ -83,7 +85,7 @@ describe.skipIf(!existsSync(path.join(ml100k, "u.data")))(
   },
 );
 
-describe.skipIf(!existsSync(beauty))(`Amazon Beauty (skipped: ${beauty} not found)`, () => {
+describe.skipIf(!existsSync(beauty))(needsData("Amazon Beauty", existsSync(beauty), beauty), () => {
   it("trains one epoch with attributes and evaluates the folder", () => {
     trainAndEval(
       "beauty",

@@ -7,9 +7,14 @@ import { Command } from "commander";
 import { CtxrecError } from "../core/errors.ts";
 import { registerDataCommand } from "./commands/data.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
+import { registerEncodeCommand } from "./commands/encode.ts";
 import { registerEvalCommand } from "./commands/eval.ts";
+import { registerExportCommand } from "./commands/export.ts";
 import { registerFunnelCommand } from "./commands/funnel.ts";
+import { registerFunnelSweepCommand } from "./commands/funnelSweep.ts";
 import { registerIndexCommand } from "./commands/index.ts";
+import { registerReportCommand } from "./commands/report.ts";
+import { registerServeCommand } from "./commands/serve.ts";
 import { registerStoreCommand } from "./commands/store.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
 import { registerTrainCommand } from "./commands/train.ts";
@@ -26,11 +31,16 @@ program
 registerDataCommand(program);
 registerSynthCommand(program);
 registerFunnelCommand(program);
+registerFunnelSweepCommand(program);
 registerDemoCommand(program);
 registerEvalCommand(program);
 registerIndexCommand(program);
 registerStoreCommand(program);
 registerTrainCommand(program);
+registerEncodeCommand(program);
+registerServeCommand(program);
+registerExportCommand(program);
+registerReportCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -122,10 +122,13 @@ export async function rankLoo(
 }
 
 /** `[B, N]` scores of a batch. */
-type BatchScoreFn = (batch: HistoryBatch) => Promise<Float32Array>;
+export type BatchScoreFn = (batch: HistoryBatch) => Promise<Float32Array>;
 
-/** The scoring function of a scorer: its own `scoreAll`, or user embeddings · item table (exact). */
-async function batchScoreFn(
+/**
+ * The scoring function of a scorer: its own `scoreAll`, or user embeddings · item table (exact).
+ * Shared with `stale-context`; call `release` when done (it frees the onnxruntime session).
+ */
+export async function batchScoreFn(
   scorer: RetrievalScorer,
   N: number,
   matmul: "onnxruntime" | "typescript",

@@ -143,10 +143,18 @@ export function itemVector(cat: Catalog, i: number): SparseVec {
 
 /**
  * Cosine similarity of every item to item `subject` by category vectors, as a function of the item
- * index. The subject's vector is scattered once into a dense `[C]` buffer, so each call is O(nnz_i).
+ * index (see `similarityToVector`).
  */
 export function similarityTo(cat: Catalog, subject: number): (i: number) => number {
-  const sv = itemVector(cat, subject);
+  return similarityToVector(cat, itemVector(cat, subject));
+}
+
+/**
+ * Cosine similarity of every item to the category vector `sv` (a subject item's or a query's), as a
+ * function of the item index. `sv` is scattered once into a dense `[C]` buffer, so each call is
+ * O(nnz_i). An empty `sv` has similarity 0 to everything.
+ */
+export function similarityToVector(cat: Catalog, sv: SparseVec): (i: number) => number {
   const dense = new Float64Array(cat.categoryIds.length);
   scatter(sv, dense);
   const sNorm = norm(sv);

@@ -11,6 +11,7 @@ import { createOracleGenerator } from "./reference/oracle.ts";
 import { countEvents, createPopularityGenerator } from "./reference/popularity.ts";
 import { createRandomGenerator } from "./reference/random.ts";
 import { FUNNEL_DEFAULTS, type FunnelArgs, type FunnelReport, simulateFunnel } from "./simulator.ts";
+import { type Surface, surfaceRequests } from "./surface.ts";
 import { type UtilityArgs, UtilityModel } from "./utility.ts";
 
 export interface ReferenceFunnelArgs extends FunnelArgs {
@@ -20,6 +21,8 @@ export interface ReferenceFunnelArgs extends FunnelArgs {
   eventCounts?: ReadonlyMap<string, number>;
   /** CGs to run beside the reference ones (e.g. a trained model), after them in the report. */
   extraGenerators?: readonly CandidateGenerator[];
+  /** Which requests to simulate: Related-Items (requests.jsonl, default) or Search (search.jsonl). */
+  surface?: Surface;
 }
 
 /** A funnel report with the utility parameters it ran under (resolved). */
@@ -31,7 +34,10 @@ export interface ReferenceFunnelReport extends FunnelReport {
 export const REFERENCE_CG_NAMES = ["random", "popularity", "context-only", "oracle"] as const;
 
 export async function runReferenceFunnel(
-  world: Pick<World, "dir" | "manifest" | "items" | "users" | "requests" | "categories" | "userTruth">,
+  world: Pick<
+    World,
+    "dir" | "manifest" | "items" | "users" | "requests" | "categories" | "userTruth" | "search" | "lexicon"
+  >,
   args: ReferenceFunnelArgs = {},
 ): Promise<ReferenceFunnelReport> {
   const seed = args.seed ?? FUNNEL_DEFAULTS.seed;
@@ -48,7 +54,8 @@ export async function runReferenceFunnel(
     createOracleGenerator(cat, utility, seed),
     ...(args.extraGenerators ?? []),
   ];
-  const report = await simulateFunnel(world, cat, utility, cgs, args);
+  const requests = surfaceRequests(world, args.surface ?? "related");
+  const report = await simulateFunnel({ users: world.users, requests }, cat, utility, cgs, args);
   return {
     ...report,
     utility: {

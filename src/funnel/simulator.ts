@@ -5,11 +5,17 @@
  * Deterministic for a seed: CG calls see requests in file order and all noise is keyed by ids.
  */
 import { CtxrecError, requireArg } from "../core/errors.ts";
-import type { OnsiteRequest, WorldUser } from "../synth/types.ts";
+import type { WorldUser } from "../synth/types.ts";
 import { type AuctionEntry, noisyEstimate, rankerNoise, runAuction } from "./auction.ts";
-import { type CandidateGenerator, type ScoredItem, toCandidateRequest } from "./candidateGenerator.ts";
+import {
+  type CandidateGenerator,
+  type FunnelRequest,
+  type ScoredItem,
+  toCandidateRequest,
+} from "./candidateGenerator.ts";
 import { type Catalog, isEligible } from "./catalog.ts";
 import { attributeImpressions, CgAccumulator, type CgMetrics } from "./metrics.ts";
+import { resolveContext } from "./requestContext.ts";
 import type { UtilityModel } from "./utility.ts";
 
 /** Parameters of a funnel run. */
@@ -42,10 +48,13 @@ export interface FunnelReport {
   metrics: CgMetrics[];
 }
 
-/** What the simulator needs of a world (a `World` has all of it). */
+/**
+ * What the simulator needs of a world (a `World` has all of it). `requests` are Related-Items
+ * requests (a `World`'s) or resolved Search requests (`searchFunnelRequests`), or a mix.
+ */
 export interface FunnelWorld {
   users: readonly WorldUser[];
-  requests: readonly OnsiteRequest[];
+  requests: readonly FunnelRequest[];
 }
 
 export async function simulateFunnel(
@@ -83,14 +92,15 @@ export async function simulateFunnel(
     for (const g of cgs) lists.push(await g.retrieveMany(cgRequests, k));
     batch.forEach((request, b) => {
       const line = start + b + 1;
-      const subject = cat.itemIndex.get(request.subjectItem);
-      if (subject === undefined) {
+      if ("subjectItem" in request && !cat.itemIndex.has(request.subjectItem)) {
         throw new CtxrecError(
           "CTXREC_ERR_DATA_UNKNOWN_ID",
           `subject item '${request.subjectItem}' is not in items.jsonl; regenerate the world`,
           { file: "requests.jsonl", line, field: "subjectItem" },
         );
       }
+      const context = resolveContext(cat, request, `search.jsonl:${line}`);
+      const subject = context.subject;
       const perCg = cgs.map((g, gi) => candidateIndices(cat, g.name, lists[gi]?.[b], k, request.id));
       // Union of the CGs' candidates: item index → the CGs that retrieved it.
       const retrievers = new Map<number, number[]>();
@@ -101,7 +111,7 @@ export async function simulateFunnel(
           else retrievers.set(i, [gi]);
         }
       });
-      const u = utility.forRequest(request.user, subject);
+      const u = utility.forContext(request.user, context.vec);
       const country = users.get(request.user)?.country;
       const entries: AuctionEntry[] = [];
       for (const i of retrievers.keys()) {
@@ -110,7 +120,7 @@ export async function simulateFunnel(
           item: i,
           estimate: noisyEstimate(u.of(i), noise, z),
           bid: cat.bid[i],
-          // The subject item itself is never shown as its own related item.
+          // The subject item itself is never shown as its own related item (Search has none).
           eligible: i !== subject && isEligible(cat, i, country),
         });
       }

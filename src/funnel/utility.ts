@@ -12,7 +12,8 @@
  */
 import { requireArg } from "../core/errors.ts";
 import type { UserTruth } from "../synth/types.ts";
-import { type Catalog, similarityTo } from "./catalog.ts";
+import { type Catalog, itemVector, similarityToVector } from "./catalog.ts";
+import type { SparseVec } from "./sparse.ts";
 
 /** Parameters of the true utility. */
 export interface UtilityArgs {
@@ -163,11 +164,19 @@ export class UtilityModel {
 
   /** The per-item utility functions of one request (`subject` is the subject item's index). */
   forRequest(user: string, subject: number): RequestUtility {
+    return this.forContext(user, itemVector(this.cat, subject));
+  }
+
+  /**
+   * The per-item utility functions of a request whose context is the category vector `context`
+   * (a subject item's, or a Search query's): sim is the cosine to it.
+   */
+  forContext(user: string, context: SparseVec): RequestUtility {
     const cat = this.cat;
     const { ws, maxW } = this.interestsOf(user);
     const lambda = this.lambda;
     const appeal = this.appeal;
-    const sim = similarityTo(cat, subject);
+    const sim = similarityToVector(cat, context);
     const aff = (i: number) =>
       affinity(cat.catIds, cat.catConf, cat.catOffsets[i], cat.catOffsets[i + 1], ws, maxW);
     return { sim, aff, of: (i) => utility(sim(i), aff(i), lambda, appeal[i]) };

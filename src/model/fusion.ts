@@ -9,9 +9,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Rng } from "../core/rng.ts";
 import { causalMask } from "../engine/attention.ts";
+import { linear } from "../engine/linear.ts";
 import { glorotVariable } from "../engine/params.ts";
 import type { FusionArgs } from "./config.ts";
-import { type DenseParams, dense, initDense } from "./layers.ts";
+import { type DenseParams, initDense, stopGradient } from "./layers.ts";
 
 export interface FusionParams {
   args: FusionArgs;
@@ -52,23 +53,36 @@ export function fusionVariables(p: FusionParams): tf.Variable[] {
 
 /**
  * User embeddings [B·Lb, d] for every position: `h` [B, Lb, d] sequence outputs, `ctx`
- * [B·Lb, dc] context outputs (undefined = baseline).
+ * [B·Lb, dc] context outputs (undefined = baseline). `frozenShared`: the weights that also serve
+ * the no-context path (the head's rows for h, its output layer, the cross-attention keys and
+ * values) take no gradient from this call, only the context rows of the head do — so a loss
+ * computed through it cannot change what a request without context gets.
  */
-export function fuse(p: FusionParams, h: tf.Tensor3D, ctx: tf.Tensor2D | undefined, _rng?: Rng): tf.Tensor2D {
+export function fuse(
+  p: FusionParams,
+  h: tf.Tensor3D,
+  ctx: tf.Tensor2D | undefined,
+  frozenShared = false,
+): tf.Tensor2D {
   const [B, L, d] = h.shape;
+  const keep = <T extends tf.Tensor>(w: T): T => (frozenShared ? stopGradient(w) : w);
   const flat = tf.reshape(h, [B * L, d]) as tf.Tensor2D;
   const parts: tf.Tensor[] = [flat];
   if (ctx !== undefined) {
     parts.push(ctx);
     if (p.cross !== undefined) {
       const q = tf.reshape(tf.matMul(ctx, p.cross.wq), [B, L, d]);
-      const k = tf.reshape(tf.matMul(flat, p.cross.wk), [B, L, d]);
-      const v = tf.reshape(tf.matMul(flat, p.cross.wv), [B, L, d]);
+      const k = tf.reshape(tf.matMul(flat, keep(p.cross.wk)), [B, L, d]);
+      const v = tf.reshape(tf.matMul(flat, keep(p.cross.wv)), [B, L, d]);
       // Position t's context may look at sequence outputs ≤ t only (no peeking at later events).
       const s = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)), causalMask(L));
       parts.push(tf.reshape(tf.matMul(tf.softmax(s), v), [B * L, d]));
     }
   }
   const x = parts.length === 1 ? flat : tf.concat(parts, 1);
-  return tf.add(flat, dense(tf.relu(dense(x, p.hidden)), p.out)) as tf.Tensor2D;
+  const w1 = frozenShared
+    ? tf.concat([stopGradient(tf.slice(p.hidden.w, [0, 0], [d, -1])), tf.slice(p.hidden.w, [d, 0], [-1, -1])])
+    : p.hidden.w;
+  const hidden = tf.relu(linear(x, w1, keep(p.hidden.b)));
+  return tf.add(flat, linear(hidden, keep(p.out.w), keep(p.out.b))) as tf.Tensor2D;
 }

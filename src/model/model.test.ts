@@ -7,6 +7,7 @@ import { looTargets } from "../eval/loo.ts";
 import { type ModelConfigOverrides, resolveModelConfig } from "./config.ts";
 import { contextLayer } from "./contextLayer.ts";
 import { encodeSequence } from "./encoder.ts";
+import { fuse, fusionVariables, initFusion } from "./fusion.ts";
 import { itemFeaturesOf } from "./itemFeatures.ts";
 import { stopGradient } from "./layers.ts";
 import { type CtxrecModel, createModel, disposeModel, itemReps, userStates } from "./model.ts";
@@ -225,5 +226,32 @@ describe("stopGradient", () => {
     // value: Σ x² + x = 14 + 6 = 20; gradient: d/dx [c·x + x] with c = x held constant = x + 1.
     expect(f(x).dataSync()[0]).toBeCloseTo(20, 5);
     expect(Array.from(tf.grad(f)(x).dataSync())).toEqual([2, 3, 4]);
+  });
+});
+
+describe("fuse with frozen shared weights", () => {
+  it("trains only the head's context rows; the no-context path's weights get no gradient", () => {
+    const rng = new Rng(3);
+    const p = initFusion({ kind: "concat", hidden: 4 }, 3, 2, rng, "frozen-test/");
+    const h = tf.tensor3d([1, 2, 3, -1, 0, 2], [1, 2, 3]);
+    const ctx = tf.tensor2d([0.5, -1, 2, 1], [2, 2]);
+    const grads = (frozen: boolean) =>
+      tf.variableGrads(() => tf.sum(tf.square(fuse(p, h, ctx, frozen))) as tf.Scalar, fusionVariables(p))
+        .grads;
+    const free = grads(false);
+    const frozen = grads(true);
+    const rows = (g: tf.Tensor, from: number, to: number) => Array.from(g.dataSync().slice(from * 4, to * 4));
+    // hidden.w is [d + dc, F] = [5, 4]: rows 0..2 serve h (shared), rows 3..4 the context.
+    expect(rows(frozen[p.hidden.w.name], 0, 3).every((v) => v === 0)).toBe(true);
+    expect(rows(frozen[p.hidden.w.name], 3, 5)).toEqual(rows(free[p.hidden.w.name], 3, 5));
+    expect(rows(frozen[p.hidden.w.name], 3, 5).some((v) => v !== 0)).toBe(true);
+    for (const v of [p.hidden.b, p.out.w, p.out.b]) {
+      expect(Array.from(frozen[v.name].dataSync()).every((x) => x === 0)).toBe(true);
+    }
+    // The forward value is the same either way.
+    expect(Array.from(fuse(p, h, ctx, true).dataSync())).toEqual(
+      Array.from(fuse(p, h, ctx, false).dataSync()),
+    );
+    for (const v of fusionVariables(p)) v.dispose();
   });
 });

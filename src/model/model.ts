@@ -103,13 +103,14 @@ export function sequenceStates(
  * User embeddings [B·Lb, d] from sequence states `h` [B, Lb, d] and the context of every slot (the
  * online part). `ctx` is required when the model has a context layer (rows with no context:
  * present = 0). Split from `sequenceStates` so that training can fuse one encoding with two
- * contexts (with and without) at the cost of the head only.
+ * contexts (with and without) at the cost of the head only. `frozenShared`: see `fuse`.
  */
 export function fuseStates(
   m: CtxrecModel,
   h: tf.Tensor3D,
   ctx: RowContext | undefined,
   rng: Rng | undefined,
+  frozenShared = false,
 ): tf.Tensor2D {
   let c: tf.Tensor2D | undefined;
   if (m.context !== undefined) {
@@ -117,7 +118,7 @@ export function fuseStates(
       throw new Error("userStates: the model has a context layer but no context was given");
     c = contextLayer(m.context, ctx.input, ctx.demographics, rng);
   }
-  const u = fuse(m.fusion, h, c);
+  const u = fuse(m.fusion, h, c, frozenShared);
   return m.config.itemTower.l2Normalize ? l2Normalize(u) : u;
 }
 

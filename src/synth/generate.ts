@@ -15,6 +15,7 @@ import { drawRequest, drawSequence, EVENT_TYPES } from "./behaviour.ts";
 import { buildCatalog, itemLine } from "./catalog.ts";
 import { type ParamOverrides, resolveParams } from "./params.ts";
 import { childRng } from "./sampling.ts";
+import { writeSearchSurface } from "./search.ts";
 import type { WorldManifest } from "./types.ts";
 import { drawUser, userLine, userTruthLine } from "./users.ts";
 import { JsonlWriter, writeAtomically } from "./writer.ts";
@@ -31,6 +32,11 @@ export interface GenerateWorldArgs {
   outDir: string;
   /** Replace an existing `outDir` (default false: refuse). */
   overwrite?: boolean;
+  /**
+   * Also write the Search surface (search.jsonl, search-lexicon.jsonl, truth/search.jsonl; see
+   * search.ts). Default false: the other files are the same either way.
+   */
+  search?: boolean;
   /** Called every PROGRESS_EVERY users and at the end with (users done, users in all). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -126,6 +132,7 @@ export async function generateWorld(args: GenerateWorldArgs): Promise<WorldManif
     const manifestWriter = await JsonlWriter.open(path.join(dir, "world.json"));
     manifestWriter.line(JSON.stringify(manifest, null, 2));
     await manifestWriter.close();
+    if (args.search === true) await writeSearchSurface(dir, seed);
     return manifest;
   });
 }

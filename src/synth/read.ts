@@ -11,7 +11,10 @@ import { CtxrecError } from "../core/errors.ts";
 import type {
   CategoryTruth,
   OnsiteRequest,
+  QueryToken,
   RequestTruth,
+  SearchRequest,
+  SearchTruth,
   UserTruth,
   World,
   WorldEvent,
@@ -41,6 +44,18 @@ const requestSchema = z.object({
   time: z.number(),
   next: z.object({ item: id, timestamp: z.number() }),
 });
+const searchSchema = z.object({
+  id,
+  user: id,
+  query: z.array(z.string().min(1)).min(1),
+  time: z.number(),
+  next: z.object({ item: id, timestamp: z.number() }),
+});
+const queryTokenSchema = z.object({
+  token: z.string().min(1),
+  categories: z.array(z.object({ id, confidence: z.number().gt(0).lte(1) })).min(1),
+});
+const searchTruthSchema = z.object({ id, request: id, intent: id, specific: z.boolean() });
 const categorySchema = z.object({ id, family: z.number().int().nonnegative() });
 const userTruthSchema = z.object({
   id,
@@ -165,7 +180,21 @@ export async function readWorld(dir: string): Promise<World> {
     requestTruthSchema,
     path.join(dir, "truth", "requests.jsonl"),
   );
-  return { dir, manifest, items, users, requests, categories, userTruth, requestTruth };
+  const world: World = { dir, manifest, items, users, requests, categories, userTruth, requestTruth };
+  // The Search surface is optional (`ctxrec synth --search`): read it when the world has it.
+  const searchFile = path.join(dir, "search.jsonl");
+  if (existsSync(searchFile)) {
+    world.search = (await readAll(searchSchema, searchFile)) as SearchRequest[];
+    const lexicon = new Map<string, QueryToken>();
+    for await (const t of readRows(queryTokenSchema, path.join(dir, "search-lexicon.jsonl")))
+      lexicon.set(t.token, t);
+    world.lexicon = lexicon;
+    world.searchTruth = (await readMap(searchTruthSchema, path.join(dir, "truth", "search.jsonl"))) as Map<
+      string,
+      SearchTruth
+    >;
+  }
+  return world;
 }
 
 /** Streams events.jsonl in file order (users consecutive, each in time order). */

@@ -10,6 +10,12 @@
  *   truth/requests.jsonl                     — `RequestTruth` a line (the current intent)
  *   world.json                               — `WorldManifest`
  *
+ * Optional Search surface (`ctxrec synth --search`, `src/synth/search.ts`; older worlds lack it):
+ *
+ *   search.jsonl                             — one `SearchRequest` a line (the query instead of a subject item)
+ *   search-lexicon.jsonl                     — `QueryToken` a line: the public token → category map
+ *   truth/search.jsonl                       — `SearchTruth` a line
+ *
  * Models never read `truth/`; the funnel simulator and oracle CG do.
  */
 
@@ -39,6 +45,36 @@ export interface OnsiteRequest {
   time: number;
   /** The user's next offsite conversion after the request: the recall target. Held out of events.jsonl. */
   next: { item: string; timestamp: number };
+}
+
+/**
+ * One onsite Search request: the sibling of Related-Items request `truth.request` (same user, time,
+ * intent and held-out next conversion) whose context is a query instead of a subject item.
+ */
+export interface SearchRequest {
+  id: string;
+  user: string;
+  /** Query tokens; `search-lexicon.jsonl` maps each to categories. */
+  query: string[];
+  /** Unix seconds; later than every event of this user in events.jsonl. */
+  time: number;
+  /** The user's next offsite conversion: the recall target (held out). */
+  next: { item: string; timestamp: number };
+}
+
+/** A query token and the categories it means, with confidences in (0, 1] (search-lexicon.jsonl). */
+export interface QueryToken {
+  token: string;
+  categories: { id: string; confidence: number }[];
+}
+
+export interface SearchTruth {
+  id: string;
+  /** The Related-Items request this search shares its intent and next conversion with. */
+  request: string;
+  intent: string;
+  /** True when the first token names the intent itself (else its family: a broad query). */
+  specific: boolean;
 }
 
 export interface CategoryTruth {
@@ -84,6 +120,12 @@ export interface World {
   categories: Map<string, CategoryTruth>;
   userTruth: Map<string, UserTruth>;
   requestTruth: Map<string, RequestTruth>;
+  /** Search requests (search.jsonl), when the world has the Search surface. */
+  search?: SearchRequest[];
+  /** The token → categories map (search-lexicon.jsonl), with `search`. */
+  lexicon?: Map<string, QueryToken>;
+  /** Search truth (truth/search.jsonl), with `search`. */
+  searchTruth?: Map<string, SearchTruth>;
 }
 
 /** An offsite conversion as in events.jsonl (the data layer's canonical event; no context). */

@@ -32,23 +32,27 @@ export interface TrainArgs {
   patience: number;
   /**
    * Pseudo-context corruption and whole-context dropout: PSEUDO_CONTEXT_DEFAULTS (src/train/context.ts)
-   * except wholeContextDropout 0.5 (with 0.2 the model leaned on the pseudo-context and its
-   * no-context quality lagged far behind the baseline on Beauty; see docs/training.md).
+   * except wholeContextDropout 0: with the default no-context loss every example is already
+   * trained without context once (see noContextWeight), so the with-context loss keeps its context.
+   * (Without that loss, 0.5 was needed: with 0.2 the model leaned on the pseudo-context and its
+   * no-context quality lagged far behind the baseline on Beauty; see docs/training.md.)
    */
   pseudoContext: Omit<PseudoContextArgs, "related">;
   /**
    * Weight w of a second loss on every example with NO context, sharing the example's encoding:
    * loss = (L_context + w·L_none) / (1 + w). 0 = off (whole-context dropout alone decides which
-   * examples see no context). Contextual models only. Default: see TRAIN_DEFAULTS and docs/training.md.
+   * examples see no context). Contextual models only. Default 1 (with contextLossScope "context":
+   * the no-context quality then follows the baseline epoch for epoch on Beauty; docs/training.md).
    */
   noContextWeight: number;
   /**
-   * Whether the with-context loss trains the sequence encoder (default true). false (only with
-   * noContextWeight > 0): the encoder learns from the no-context loss alone, so the pseudo-context,
-   * which is derived from the positive, cannot make the history lazy; the context layer and the
-   * head still learn from both.
+   * What the with-context loss may train when the no-context loss is on (noContextWeight > 0;
+   * with 0 the one loss trains every weight). "all": every weight. "context" (default): the
+   * context layer and the head's context rows only; the encoder, the item
+   * tower and the rest of the head then learn from the no-context loss alone, as the baseline
+   * does, so the pseudo-context (derived from the positive) cannot make the history lazy.
    */
-  contextTrainsEncoder: boolean;
+  contextLossScope: "all" | "context";
 }
 
 export const TRAIN_DEFAULTS: TrainArgs = {
@@ -62,9 +66,9 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   temperature: 1,
   evalEvery: 2,
   patience: 3,
-  pseudoContext: { ...PSEUDO_CONTEXT_DEFAULTS, wholeContextDropout: 0.5 },
-  noContextWeight: 0,
-  contextTrainsEncoder: true,
+  pseudoContext: { ...PSEUDO_CONTEXT_DEFAULTS, wholeContextDropout: 0 },
+  noContextWeight: 1,
+  contextLossScope: "context",
 };
 
 export type TrainArgsOverrides = Partial<Omit<TrainArgs, "pseudoContext">> & {
@@ -101,9 +105,9 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
     `expected a weight ≥ 0, got ${a.noContextWeight}`,
   );
   requireArg(
-    a.contextTrainsEncoder || a.noContextWeight > 0,
-    "contextTrainsEncoder",
-    "a detached encoder learns from the no-context loss only: set noContextWeight > 0 (--contextless-weight)",
+    a.contextLossScope === "all" || a.contextLossScope === "context",
+    "contextLossScope",
+    `expected "all" or "context", got ${a.contextLossScope}`,
   );
   requireArg(a.temperature > 0, "temperature", `expected τ > 0, got ${a.temperature}`);
   resolvePseudoContextArgs(a.pseudoContext);

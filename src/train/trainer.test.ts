@@ -135,10 +135,9 @@ describe("trainer", () => {
 });
 
 describe("train arguments", () => {
-  it("refuses a detached encoder without the no-context loss (nothing would train it)", () => {
-    expect(() => resolveTrainArgs({ contextTrainsEncoder: false })).toThrow(/noContextWeight > 0/);
-    expect(resolveTrainArgs({ contextTrainsEncoder: false, noContextWeight: 1 }).contextTrainsEncoder).toBe(
-      false,
-    );
+  it("checks the context-loss scope", () => {
+    // @ts-expect-error: a bad value from an untyped caller
+    expect(() => resolveTrainArgs({ contextLossScope: "encoder" })).toThrow(/contextLossScope/);
+    expect(resolveTrainArgs({ contextLossScope: "all" }).contextLossScope).toBe("all");
   });
 });

@@ -192,23 +192,22 @@ function stepLoss(
   }
   const real = tf.tensor1d(s.real, "int32");
   const w = args.noContextWeight;
-  const lossOf = (ctx: StepInput["context"], states: tf.Tensor3D) =>
+  const lossOf = (ctx: StepInput["context"], isolated: boolean) =>
     sampledSoftmaxLoss({
-      u: tf.gather(fuseStates(m, states, ctx, rng), real) as tf.Tensor2D,
+      u: tf.gather(fuseStates(m, isolated ? stopGradient(h) : h, ctx, rng, isolated), real) as tf.Tensor2D,
       positiveIds: s.positives,
-      positiveEmbeddings: posEmb,
-      candidates,
+      positiveEmbeddings: isolated ? stopGradient(posEmb) : posEmb,
+      candidates: isolated ? { ...candidates, embeddings: stopGradient(candidates.embeddings) } : candidates,
       temperature: args.temperature,
     });
-  // With `contextTrainsEncoder` off, the context loss trains the context layer and the head but
-  // not the encoder, which then learns from the no-context loss alone, as the baseline does.
-  const detach = s.context !== undefined && w > 0 && !args.contextTrainsEncoder;
-  const withContext = lossOf(s.context, detach ? stopGradient(h) : h);
-  if (s.context === undefined || w === 0) return withContext;
+  if (s.context === undefined || w === 0) return lossOf(s.context, false);
+  // Scope "context": the with-context loss reaches the context layer and the head's context rows
+  // only; the encoder, the item tower and the shared head learn from the no-context loss.
+  const withContext = lossOf(s.context, args.contextLossScope === "context");
   // The same encoding fused once more with NO context: every example also trains the path a
   // request without a subject item takes (loo, cold context), so the history is never left idle.
   const P = s.seq.B * s.seq.len;
-  const without = lossOf({ input: noContext(P), demographics: s.context.demographics }, h);
+  const without = lossOf({ input: noContext(P), demographics: s.context.demographics }, false);
   return tf.div(tf.add(withContext, tf.mul(without, w)), 1 + w) as tf.Scalar;
 }
 

@@ -20,6 +20,7 @@ interface SynthOptions {
   set: string[];
   force?: boolean;
   stats?: boolean;
+  search?: boolean;
 }
 
 /** `--set name=value` pairs → overrides (names and ranges are checked by the generator). */
@@ -55,6 +56,10 @@ export function registerSynthCommand(program: Command): void {
     )
     .option("--force", "replace --out if it exists")
     .option("--stats", "read the world back and print its statistics")
+    .option(
+      "--search",
+      "also write the Search surface (search.jsonl, search-lexicon.jsonl; docs/funnel-simulator.md)",
+    )
     .action(async (opts: SynthOptions) => {
       const seed = toNumber(opts.seed, "--seed");
       const overrides: ParamOverrides = parseSets(opts.set);
@@ -69,6 +74,7 @@ export function registerSynthCommand(program: Command): void {
         overrides,
         outDir: opts.out,
         overwrite: opts.force ?? false,
+        search: opts.search ?? false,
         onProgress: (done, total) => bar.update(done, total),
       }).finally(() => bar.stop());
       const seconds = (performance.now() - started) / 1000;

@@ -17,6 +17,7 @@ import {
   resolveModelConfig,
 } from "../../model/config.ts";
 import { createModelScorer } from "../../model/scorer.ts";
+import { exportOnnx } from "../../onnx/export.ts";
 import { TRAIN_DEFAULTS as D, resolveTrainArgs } from "../../train/trainArgs.ts";
 import { type TrainProgress, train } from "../../train/trainer.ts";
 import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
@@ -40,6 +41,9 @@ interface TrainOptions extends DataOptionValues {
   maxLen?: string;
   dropout?: string;
   contextDropout?: string;
+  contextlessWeight: string;
+  contextLossScope: string;
+  wholeContextDropout: string;
   projection?: (typeof CONTEXT_PROJECTIONS)[number];
   fusion?: (typeof FUSIONS)[number];
   l2Normalize?: boolean;
@@ -124,10 +128,28 @@ export function registerTrainCommand(program: Command): void {
     .option("--max-len <L>", "history length L (default 50)")
     .option("--dropout <rate>", "encoder dropout (default 0.3)")
     .option("--context-dropout <rate>", "context layer dropout (default 0.8)")
+    .option(
+      "--whole-context-dropout <rate>",
+      "share of examples trained with no pseudo-context",
+      String(D.pseudoContext.wholeContextDropout),
+    )
+    .option(
+      "--contextless-weight <w>",
+      "weight of a second, no-context loss on every example (0 = off)",
+      String(D.noContextWeight),
+    )
     .addOption(
       new Option("--projection <kind>", "context category projection").choices([...CONTEXT_PROJECTIONS]),
     )
     .addOption(new Option("--fusion <kind>", "fusion of sequence state and context").choices([...FUSIONS]))
+    .addOption(
+      new Option(
+        "--context-loss-scope <scope>",
+        "what the with-context loss trains: all weights, or the context layer and head rows only (needs --contextless-weight > 0)",
+      )
+        .choices(["all", "context"])
+        .default(D.contextLossScope),
+    )
     .option("--l2-normalize", "L2-normalise user and item embeddings (use with --temperature 0.07)")
     .option("--no-test", "skip the final test evaluation")
     .action(async (opts: TrainOptions) => {
@@ -142,6 +164,9 @@ export function registerTrainCommand(program: Command): void {
         temperature: toNumber(opts.temperature, "--temperature"),
         evalEvery: toNumber(opts.evalEvery, "--eval-every"),
         patience: toNumber(opts.patience, "--patience"),
+        noContextWeight: toNumber(opts.contextlessWeight, "--contextless-weight"),
+        contextLossScope: opts.contextLossScope as "all" | "context",
+        pseudoContext: { wholeContextDropout: toNumber(opts.wholeContextDropout, "--whole-context-dropout") },
       });
       const { args: dataArgs, stop } = parseDataOptions(opts);
       const ds = await loadDataset(dataArgs).finally(stop);
@@ -178,6 +203,8 @@ export function registerTrainCommand(program: Command): void {
           history: result.history,
         },
       });
+      // ONNX exports for serving (a cross-attention head cannot run on one cached state: skipped).
+      if (result.model.fusion.cross === undefined) await exportOnnx(opts.out);
       process.stdout.write(
         `trained ${result.epochs} epochs in ${(result.trainSeconds / 60).toFixed(1)} min (${result.stopReason}; kept epoch ${result.bestEpoch})\nwrote ${opts.out} version ${manifest.version.slice(0, 12)}\n`,
       );

@@ -6,9 +6,10 @@
 
 import { type CandidateGenerator, perRequestGenerator } from "../candidateGenerator.ts";
 import { type Catalog, eligibleItems } from "../catalog.ts";
+import { resolveContext } from "../requestContext.ts";
 import { topK } from "../stats.ts";
 import type { UtilityModel } from "../utility.ts";
-import { subjectIndex, tieRanks } from "./shared.ts";
+import { tieRanks } from "./shared.ts";
 
 export function createOracleGenerator(
   cat: Catalog,
@@ -19,8 +20,8 @@ export function createOracleGenerator(
   const eligibleCache = new Map<string, Int32Array>();
   const tie = tieRanks(cat.itemIds.length, seed, "cg-oracle/ties");
   return perRequestGenerator(name, (request, k) => {
-    const subject = subjectIndex(cat, request, name);
-    const u = utility.forRequest(request.user, subject);
+    const { vec, subject } = resolveContext(cat, request, `CG ${name}`);
+    const u = utility.forContext(request.user, vec);
     const score = (i: number) => (i === subject ? Number.NaN : u.of(i));
     return topK(eligibleItems(cat, request.country, eligibleCache), k, score, (i) => tie[i]).map((b) => ({
       item: cat.itemIds[b.index],

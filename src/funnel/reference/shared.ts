@@ -3,22 +3,17 @@
  * the catalogue that breaks score ties (so no CG inherits an accidental order of items.jsonl, which
  * a generator may have written by popularity).
  */
-import { CtxrecError } from "../../core/errors.ts";
 import { deriveSeed, Rng } from "../../core/rng.ts";
 import type { CandidateRequest } from "../candidateGenerator.ts";
 import type { Catalog } from "../catalog.ts";
+import { resolveContext } from "../requestContext.ts";
 
-/** The catalogue index of the request's subject item; throws CTXREC_ERR_DATA_UNKNOWN_ID if unknown. */
-export function subjectIndex(cat: Catalog, request: CandidateRequest, cg: string): number {
-  const s = cat.itemIndex.get(request.subjectItem);
-  if (s === undefined) {
-    throw new CtxrecError(
-      "CTXREC_ERR_DATA_UNKNOWN_ID",
-      `request '${request.id}' has subject item '${request.subjectItem}', which is not in items.jsonl; regenerate the world or fix requests.jsonl`,
-      { param: `request.subjectItem (CG ${cg})` },
-    );
-  }
-  return s;
+/**
+ * The catalogue index of the request's subject item, or undefined for a Search request (nothing to
+ * leave out); throws CTXREC_ERR_DATA_UNKNOWN_ID for an unknown subject item.
+ */
+export function subjectIndex(cat: Catalog, request: CandidateRequest, cg: string): number | undefined {
+  return request.subjectItem === undefined ? undefined : resolveContext(cat, request, `CG ${cg}`).subject;
 }
 
 /** A seeded rank per item `[N]` (a random permutation): lower rank wins a score tie. */

@@ -1,0 +1,117 @@
+/**
+ * The funnel with trained models beside the reference CGs: the contextual model ("ctxrec") and the
+ * non-contextual baseline ("ctxrec-baseline") as model CGs (`modelGenerator.ts`), on one world and
+ * one or both surfaces, plus the lift of the contextual model over the baseline (the original
+ * system's claims: recall 3–10×, median relevance +275%, 2× delivered).
+ */
+import { CtxrecError } from "../core/errors.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
+import type { CtxrecModel } from "../model/model.ts";
+import { createModelScorer } from "../model/scorer.ts";
+import { readWorldEvents } from "../synth/read.ts";
+import type { World } from "../synth/types.ts";
+import { trainedContextEncoder } from "../train/contextEncoder.ts";
+import { compileCatalog } from "./catalog.ts";
+import { ratio } from "./interval.ts";
+import { createModelGenerator } from "./modelGenerator.ts";
+import { countEvents } from "./reference/popularity.ts";
+import {
+  type ReferenceFunnelArgs,
+  type ReferenceFunnelReport,
+  runReferenceFunnel,
+} from "./referenceFunnel.ts";
+import type { Surface } from "./surface.ts";
+
+/** CG names of the two models in every report. */
+export const MODEL_CG = { contextual: "ctxrec", baseline: "ctxrec-baseline" } as const;
+
+/** The two models of a comparison. */
+export interface ModelPair {
+  /** The contextual model and the pseudo-context k it was trained with (its context rule). */
+  contextual: { model: CtxrecModel; contextK: number; version?: string };
+  /** The same model without a context layer (`--no-context`). */
+  baseline: { model: CtxrecModel; version?: string };
+}
+
+/** Lift of the contextual model over the baseline in one run (null where the base is 0). */
+export interface ModelLift {
+  recall_ratio: number | null;
+  relevance_lift_pct: number | null;
+  delivered_ratio: number | null;
+}
+
+export const LIFT_KEYS = ["recall_ratio", "relevance_lift_pct", "delivered_ratio"] as const;
+
+/** Contextual vs baseline in a report that holds both model CGs. */
+export function modelLift(report: ReferenceFunnelReport): ModelLift {
+  const get = (name: string) => {
+    const m = report.metrics.find((x) => x.name === name);
+    if (m === undefined) {
+      throw new CtxrecError("CTXREC_ERR_ARG", `the report has no CG '${name}'`, { param: "report.metrics" });
+    }
+    return m;
+  };
+  const c = get(MODEL_CG.contextual);
+  const b = get(MODEL_CG.baseline);
+  const rel = ratio(c.relevanceMedian, b.relevanceMedian);
+  return {
+    recall_ratio: ratio(c.recallAtK, b.recallAtK),
+    relevance_lift_pct: rel === null ? null : (rel - 1) * 100,
+    delivered_ratio: ratio(c.deliveredShare, b.deliveredShare),
+  };
+}
+
+export interface ModelFunnelArgs extends Omit<ReferenceFunnelArgs, "extraGenerators" | "surface"> {
+  /** Surfaces to simulate. Default: Related-Items, and Search when the world has it. */
+  surfaces?: readonly Surface[];
+}
+
+/**
+ * Runs the funnel on `world` with the reference CGs and the two model CGs, per surface.
+ * `ds` is the world's compiled logs the models were trained on (histories and item codes).
+ */
+export async function runModelFunnel(
+  world: World,
+  ds: CompiledDataset,
+  pair: ModelPair,
+  args: ModelFunnelArgs = {},
+): Promise<Partial<Record<Surface, ReferenceFunnelReport>>> {
+  if (pair.contextual.model.context === undefined) {
+    throw new CtxrecError("CTXREC_ERR_ARG", "the contextual model has no context layer", {
+      param: "pair.contextual",
+    });
+  }
+  if (pair.baseline.model.context !== undefined) {
+    throw new CtxrecError("CTXREC_ERR_ARG", "the baseline has a context layer; train it with --no-context", {
+      param: "pair.baseline",
+    });
+  }
+  const cat = compileCatalog(world);
+  const eventCounts = args.eventCounts ?? (await countEvents(readWorldEvents(world.dir)));
+  const cgs = [
+    createModelGenerator({
+      name: MODEL_CG.contextual,
+      scorer: createModelScorer(pair.contextual.model, MODEL_CG.contextual, {
+        context: trainedContextEncoder(pair.contextual.contextK),
+      }),
+      ds,
+      cat,
+      modelVersion: pair.contextual.version,
+      maxLen: pair.contextual.model.config.encoder.maxLen,
+    }),
+    createModelGenerator({
+      name: MODEL_CG.baseline,
+      scorer: createModelScorer(pair.baseline.model, MODEL_CG.baseline),
+      ds,
+      cat,
+      modelVersion: pair.baseline.version,
+      maxLen: pair.baseline.model.config.encoder.maxLen,
+    }),
+  ];
+  const surfaces = args.surfaces ?? (world.search !== undefined ? ["related", "search"] : ["related"]);
+  const out: Partial<Record<Surface, ReferenceFunnelReport>> = {};
+  for (const surface of surfaces) {
+    out[surface] = await runReferenceFunnel(world, { ...args, eventCounts, extraGenerators: cgs, surface });
+  }
+  return out;
+}

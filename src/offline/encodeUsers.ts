@@ -1,0 +1,215 @@
+/**
+ * The offline batch (`ctxrec encode`): run the sequence encoder over the last L events of every
+ * user and cache its last hidden state `h` `[d]` in the feature store, tagged with the model version
+ * and the time of the newest event it saw.
+ *
+ * Streamed: users go through in fixed chunks of `batchSize` (in user-code order), each chunk read,
+ * encoded and written with one atomic `putMany`, so memory stays bounded by one or two chunks.
+ * Resumable: a user whose stored `computedAt` equals their newest event time is skipped
+ * (`computedAtMany`), so a rerun after a kill only encodes what is missing or stale. Chunks are cut
+ * from the same user list on every run, and each chunk is written all-or-nothing, so a resumed run
+ * encodes exactly the chunks the killed run had not written, with the same rows: its vectors equal
+ * those of a clean run bit for bit.
+ * Pipelined one deep: chunk i+1 is handed to the encoder (native threads) before chunk i is written,
+ * so store writes overlap encoding.
+ *
+ * Shapes: B ≤ batchSize users per chunk, Lb ≤ L padded length, d state width.
+ */
+import { CtxrecError, requireArg } from "../core/errors.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
+import { sequenceBatch } from "../model/sequences.ts";
+import type { FeatureStore, StateEntry } from "../store/featureStore.ts";
+import { newestEventTime, usersToEncode } from "./users.ts";
+
+/** A right-padded batch as the encoder takes it (the ONNX contract's `EncoderInput`). */
+export interface StateEncoderInput {
+  B: number;
+  len: number;
+  /** [B·Lb] item codes (0 = padding). */
+  items: Int32Array;
+  /** [B·Lb] event-type codes (0 = padding). */
+  types: Int32Array;
+  /** [B·Lb] time-gap buckets (0 = padding). */
+  gaps: Int32Array;
+  /** [B] real events per row. */
+  lengths: Int32Array;
+}
+
+/** Anything that maps histories to last hidden states; `OnnxModelHandle.encoder` is one. */
+export interface StateEncoder {
+  /** `[B, d]` last real hidden state per row. */
+  encode(x: StateEncoderInput): Promise<Float32Array>;
+}
+
+/** Arguments of `encodeUsers`; every field but the first three has a default. */
+export interface EncodeUsersArgs {
+  /** Model version written with every state (the store handle must be opened for it). */
+  modelVersion: string;
+  /** State width d. */
+  dim: number;
+  /** L, the encoder's history length: the last L events of each user are encoded. */
+  maxLen: number;
+  /** Users per chunk (one encoder call, one `putMany`). Default 512. */
+  batchSize?: number;
+  /** Unix seconds: only users with an event after it (the incremental run). Default: every user. */
+  since?: number;
+  /** Make the version the store's active one once every chunk is written. Default: `since` unset. */
+  activate?: boolean;
+  /** Called after each chunk with (users visited, users to visit). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What a run did. */
+export interface EncodeReport {
+  /** Users the run visited (with events; after `since` when given). */
+  users: number;
+  /** Users encoded and written. */
+  encoded: number;
+  /** Users skipped because their stored state was already up to date. */
+  upToDate: number;
+  /** Users of the data set without any event (never encoded: cold start when served). */
+  withoutEvents: number;
+  /** Chunks written. */
+  batches: number;
+  seconds: number;
+  /** Users encoded per second (encoded / seconds). */
+  usersPerSecond: number;
+  /** Whether the run activated the version. */
+  activated: boolean;
+}
+
+/** One chunk on its way through the encoder. */
+interface Pending {
+  users: Int32Array;
+  names: string[];
+  times: Float64Array;
+  states: Promise<Float32Array>;
+}
+
+/** Encoder input of the last L events of each of `users` (same slots, types and gaps as training). */
+export function historyBatch(ds: CompiledDataset, users: Int32Array, maxLen: number): StateEncoderInput {
+  const B = users.length;
+  const starts = new Int32Array(B);
+  const ends = new Int32Array(B);
+  const firsts = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    firsts[b] = ds.offsets[users[b]];
+    ends[b] = ds.offsets[users[b] + 1];
+    starts[b] = Math.max(firsts[b], ends[b] - maxLen);
+  }
+  const seq = sequenceBatch(ds, starts, ends, firsts, maxLen);
+  return { B, len: seq.len, items: seq.items, types: seq.types, gaps: seq.gaps, lengths: seq.lengths };
+}
+
+/**
+ * Encodes the users of `ds` into `store` (opened in "write" mode for `args.modelVersion`, width
+ * `args.dim`) and returns what it did. See the module comment for streaming, resuming and order.
+ */
+export async function encodeUsers(
+  ds: CompiledDataset,
+  encoder: StateEncoder,
+  store: FeatureStore,
+  args: EncodeUsersArgs,
+): Promise<EncodeReport> {
+  const batchSize = args.batchSize ?? 512;
+  requireArg(
+    Number.isInteger(batchSize) && batchSize >= 1,
+    "batchSize",
+    `batch size must be a positive integer, got ${batchSize}`,
+  );
+  requireArg(
+    Number.isInteger(args.maxLen) && args.maxLen >= 1,
+    "maxLen",
+    `L must be ≥ 1, got ${args.maxLen}`,
+  );
+  if (store.modelVersion !== args.modelVersion || store.dim !== args.dim || store.mode !== "write") {
+    throw new CtxrecError(
+      "CTXREC_ERR_ARTIFACT_VERSION",
+      `the store handle is for model version ${store.modelVersion} (d = ${store.dim}, ${store.mode}), the encoder is version ${args.modelVersion} (d = ${args.dim}); open the store in write mode for the encoder's version`,
+      { param: "store" },
+    );
+  }
+  const started = performance.now();
+  const all = usersToEncode(ds, args.since);
+  const withoutEvents = countWithoutEvents(ds);
+  const names = ds.userVocab.names;
+  let encoded = 0;
+  let upToDate = 0;
+  let batches = 0;
+  let done = 0;
+  let pending: Pending | undefined;
+
+  const write = async (p: Pending): Promise<void> => {
+    const h = await p.states;
+    const B = p.users.length;
+    if (h.length !== B * args.dim) {
+      throw new CtxrecError(
+        "CTXREC_ERR_SHAPE",
+        `the encoder returned ${h.length} values for ${B} users; expected [${B}, ${args.dim}]`,
+        { param: "encoder output" },
+      );
+    }
+    const entries: StateEntry[] = new Array(B);
+    for (let b = 0; b < B; b++) {
+      entries[b] = {
+        user: p.names[b],
+        // A copy, not a view: the store may keep or transfer the buffer.
+        vector: h.slice(b * args.dim, (b + 1) * args.dim),
+        modelVersion: args.modelVersion,
+        computedAt: p.times[b],
+      };
+    }
+    await store.putMany(entries);
+    encoded += B;
+    batches++;
+  };
+
+  for (let a = 0; a < all.length; a += batchSize) {
+    const chunk = all.subarray(a, Math.min(all.length, a + batchSize));
+    const chunkNames = Array.from(chunk, (u) => names[u]);
+    const stored = await store.computedAtMany(chunkNames);
+    const todo: number[] = [];
+    for (let j = 0; j < chunk.length; j++) {
+      if (stored[j] === newestEventTime(ds, chunk[j])) upToDate++;
+      else todo.push(j);
+    }
+    let next: Pending | undefined;
+    if (todo.length > 0) {
+      const users = Int32Array.from(todo, (j) => chunk[j]);
+      const states = encoder.encode(historyBatch(ds, users, args.maxLen));
+      // Awaited in `write`; this only stops Node from reporting a rejection as unhandled while
+      // the previous chunk is being written.
+      states.catch(() => undefined);
+      next = {
+        users,
+        names: todo.map((j) => chunkNames[j]),
+        times: Float64Array.from(users, (u) => newestEventTime(ds, u)),
+        states,
+      };
+    }
+    if (pending !== undefined) await write(pending);
+    pending = next;
+    done += chunk.length;
+    args.onProgress?.(done, all.length);
+  }
+  if (pending !== undefined) await write(pending);
+  const activate = args.activate ?? args.since === undefined;
+  if (activate) await store.activate();
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    users: all.length,
+    encoded,
+    upToDate,
+    withoutEvents,
+    batches,
+    seconds,
+    usersPerSecond: seconds > 0 ? encoded / seconds : 0,
+    activated: activate,
+  };
+}
+
+function countWithoutEvents(ds: CompiledDataset): number {
+  let n = 0;
+  for (let u = 1; u < ds.offsets.length - 1; u++) if (ds.offsets[u + 1] === ds.offsets[u]) n++;
+  return n;
+}

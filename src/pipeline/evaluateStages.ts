@@ -1,0 +1,124 @@
+/**
+ * The evaluation stages of a pipeline on a synthetic world, with the trained models in memory:
+ * `loo` for both models, `stale-context` (the world has real timestamps, so time cut-offs), and the
+ * funnel with both models as candidate generators. Each writes the JSON document the matching
+ * `ctxrec eval --protocol … --json` writes, so `ctxrec report` reads them alike.
+ */
+import { writeJsonAtomic } from "../core/atomicFile.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
+import { evaluateLoo } from "../eval/loo.ts";
+import { type EvalResult, writeEvalJson } from "../eval/result.ts";
+import {
+  evaluateStaleContext,
+  type StaleContextResult,
+  type StaleSetting,
+  writeStaleJson,
+} from "../eval/staleContext.ts";
+import {
+  MODEL_CG,
+  type ModelLift,
+  type ModelPair,
+  modelLift,
+  runModelFunnel,
+} from "../funnel/modelFunnel.ts";
+import { funnelMetricsJson } from "../funnel/report.ts";
+import { createModelScorer } from "../model/scorer.ts";
+import type { World } from "../synth/types.ts";
+import { trainedContextEncoder } from "../train/contextEncoder.ts";
+import { acrossPasses, type StageProgress } from "./stages.ts";
+
+/** Test-target `loo` of both models (the contextual one scored with NO context, as `ctxrec eval` does). */
+export async function evaluateLooPair(
+  ds: CompiledDataset,
+  pair: ModelPair,
+  files: { contextual: string; baseline: string },
+  progress: StageProgress = () => {},
+): Promise<{ contextual: EvalResult; baseline: EvalResult }> {
+  const U = countLooUsers(ds);
+  const contextual = await evaluateLoo(ds, createModelScorer(pair.contextual.model, MODEL_CG.contextual), {
+    onProgress: (done) => progress(done, 2 * U),
+  });
+  const baseline = await evaluateLoo(ds, createModelScorer(pair.baseline.model, MODEL_CG.baseline), {
+    onProgress: (done) => progress(U + done, 2 * U),
+  });
+  writeEvalJson(files.contextual, contextual);
+  writeEvalJson(files.baseline, baseline);
+  return { contextual, baseline };
+}
+
+/** Users with ≥ 3 events: those `loo` scores (for the progress total). */
+function countLooUsers(ds: CompiledDataset): number {
+  let n = 0;
+  for (let u = 0; u + 1 < ds.offsets.length; u++) if (ds.offsets[u + 1] - ds.offsets[u] >= 3) n++;
+  return Math.max(1, n);
+}
+
+/** `stale-context` over `settings` (first = the primary figure), written to `file`. */
+export async function evaluateStalePair(
+  ds: CompiledDataset,
+  pair: ModelPair,
+  settings: readonly StaleSetting[],
+  file: string,
+  progress: StageProgress = () => {},
+): Promise<StaleContextResult> {
+  const result = await evaluateStaleContext(
+    ds,
+    {
+      baseline: createModelScorer(pair.baseline.model, MODEL_CG.baseline),
+      contextual: createModelScorer(pair.contextual.model, MODEL_CG.contextual, {
+        context: trainedContextEncoder(pair.contextual.contextK),
+      }),
+    },
+    { settings, onProgress: progress },
+  );
+  writeStaleJson(file, result);
+  return result;
+}
+
+/** Per surface: the funnel metrics of every CG and the contextual model's lift over the baseline. */
+export type FunnelSurfaces = Record<
+  string,
+  { requests: number; impressions: number; metrics: ReturnType<typeof funnelMetricsJson>; lift: ModelLift }
+>;
+
+/**
+ * The funnel on `world` (both surfaces when it has Search) with the reference CGs and both models;
+ * writes the document `ctxrec eval --protocol funnel --json` writes (`worldName`: the folder it
+ * names, when the world is read from a staging folder that will be renamed).
+ */
+export async function evaluateFunnelPair(
+  world: World,
+  ds: CompiledDataset,
+  pair: ModelPair,
+  seed: number,
+  file: string,
+  progress: StageProgress = () => {},
+  worldName = world.dir,
+): Promise<FunnelSurfaces> {
+  const reports = await runModelFunnel(world, ds, pair, { seed, onProgress: acrossPasses(progress) });
+  const surfaces: FunnelSurfaces = {};
+  for (const [surface, report] of Object.entries(reports)) {
+    surfaces[surface] = {
+      requests: report.requests,
+      impressions: report.impressions,
+      metrics: funnelMetricsJson(report),
+      lift: modelLift(report),
+    };
+  }
+  const first = Object.values(reports)[0];
+  writeJsonAtomic(file, {
+    protocol: "funnel",
+    world: worldName,
+    k: first?.k,
+    slots: first?.slots,
+    noise: first?.noise,
+    seed: first?.seed,
+    utility: first?.utility,
+    models: {
+      [MODEL_CG.contextual]: pair.contextual.version ?? MODEL_CG.contextual,
+      [MODEL_CG.baseline]: pair.baseline.version ?? MODEL_CG.baseline,
+    },
+    surfaces,
+  });
+  return surfaces;
+}

@@ -1,0 +1,152 @@
+/**
+ * Test helper (not exported from the package): a complete serving setup on a tiny synthetic world,
+ * built in a few seconds: a model with seeded (untrained) weights saved as an artifact and exported
+ * to ONNX, every user's state encoded into a `file:` store with the ONNX encoder (`encodeUsers`, what
+ * `ctxrec encode` runs) and activated, and exact and HNSW indexes over the ONNX item tower.
+ * Untrained weights are enough: the tests check plumbing and parity, not quality.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Rng } from "../core/rng.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
+import { loadDataset } from "../data/load.ts";
+import { initEngine } from "../engine/backend.ts";
+import { ExactIndex } from "../index/exact.ts";
+import { HnswIndex } from "../index/hnsw.ts";
+import type { ItemEmbeddings } from "../index/vectorIndex.ts";
+import { saveModel } from "../model/artifact.ts";
+import { type ModelConfigOverrides, resolveModelConfig } from "../model/config.ts";
+import { itemFeaturesOf } from "../model/itemFeatures.ts";
+import { type CtxrecModel, createModel } from "../model/model.ts";
+import { vocabSizesOf } from "../model/vocabSizes.ts";
+import { encodeUsers } from "../offline/encodeUsers.ts";
+import { exportOnnx } from "../onnx/export.ts";
+import { openOnnxModel } from "../onnx/runtime.ts";
+import { openFeatureStore } from "../store/open.ts";
+import { generateWorld } from "../synth/generate.ts";
+import type { ItemCountries } from "./bundle.ts";
+
+export interface ServeFixture {
+  root: string;
+  ds: CompiledDataset;
+  /** The tfjs model the artifact was saved from (the reference). */
+  model: CtxrecModel;
+  modelDir: string;
+  version: string;
+  storeUrl: string;
+  exactPath: string;
+  hnswPath: string;
+  itemCountries: ItemCountries;
+  /** `[N, d]` ONNX item embeddings of items 1..N (index rows). */
+  items: ItemEmbeddings;
+  cleanup(): void;
+}
+
+/** A small model: d = 16, one block, L = 10. */
+export const TINY_CONFIG: ModelConfigOverrides = {
+  encoder: { dim: 16, blocks: 1, heads: 2, ffn: 32, maxLen: 10 },
+  context: { dim: 16, demographicDim: 4 },
+  fusion: { hidden: 32 },
+};
+
+/** The tiny world as a compiled data set (generated into `root/world`). */
+export async function tinyWorld(root: string, seed: number): Promise<CompiledDataset> {
+  const world = path.join(root, "world");
+  await generateWorld({ preset: "tiny", seed, outDir: world });
+  return loadDataset({ format: "jsonl", path: world });
+}
+
+/** Trains nothing: saves a seeded model for `ds` to `modelDir`, exports ONNX; returns it and its version. */
+export async function saveTinyModel(
+  ds: CompiledDataset,
+  modelDir: string,
+  seed: number,
+): Promise<{ model: CtxrecModel; version: string }> {
+  await initEngine();
+  const model = createModel(
+    resolveModelConfig(TINY_CONFIG),
+    vocabSizesOf(ds),
+    itemFeaturesOf(ds),
+    new Rng(seed),
+  );
+  const version = saveModel(modelDir, model, { dataset: ds }).version;
+  await exportOnnx(modelDir);
+  return { model, version };
+}
+
+/** Encodes every user into `storeUrl` and builds `exactPath` / `hnswPath` for the model in `modelDir`. */
+export async function publishModel(
+  ds: CompiledDataset,
+  modelDir: string,
+  storeUrl: string,
+  exactPath: string,
+  hnswPath: string,
+): Promise<ItemEmbeddings> {
+  const onnx = await openOnnxModel(modelDir);
+  try {
+    const store = await openFeatureStore(storeUrl, {
+      modelVersion: onnx.version,
+      dim: onnx.dim,
+      mode: "write",
+    });
+    try {
+      await encodeUsers(ds, onnx.encoder, store, {
+        modelVersion: onnx.version,
+        dim: onnx.dim,
+        maxLen: onnx.maxLen,
+        activate: true,
+      });
+    } finally {
+      await store.close();
+    }
+    const all = await onnx.itemTower.embedAll();
+    // Row 0 is padding: index rows are items 1..N.
+    const items: ItemEmbeddings = {
+      vectors: all.slice(onnx.dim),
+      ids: ds.itemVocab.names.slice(1),
+      dim: onnx.dim,
+    };
+    ExactIndex.build(items, { modelVersion: onnx.version }).save(exactPath);
+    HnswIndex.build(items, { modelVersion: onnx.version, m: 8, efConstruction: 64, efSearch: 32 }).save(
+      hnswPath,
+    );
+    return items;
+  } finally {
+    await onnx.close();
+  }
+}
+
+export function itemCountriesOf(ds: CompiledDataset): ItemCountries {
+  return {
+    itemIds: ds.itemVocab.names,
+    offsets: ds.itemCountryOffsets,
+    countries: ds.itemCountries,
+    countryNames: ds.demographics.country.vocab.names,
+  };
+}
+
+/** The whole setup in a fresh temp folder. */
+export async function makeServeFixture(seed = 3): Promise<ServeFixture> {
+  const root = mkdtempSync(path.join(os.tmpdir(), "ctxrec-serve-"));
+  const ds = await tinyWorld(root, seed);
+  const modelDir = path.join(root, "model");
+  const { model, version } = await saveTinyModel(ds, modelDir, seed);
+  const storeUrl = `file:${path.join(root, "state.db")}`;
+  const exactPath = path.join(root, "items-exact.ctxidx");
+  const hnswPath = path.join(root, "items-hnsw.ctxidx");
+  const items = await publishModel(ds, modelDir, storeUrl, exactPath, hnswPath);
+  return {
+    root,
+    ds,
+    model,
+    modelDir,
+    version,
+    storeUrl,
+    exactPath,
+    hnswPath,
+    itemCountries: itemCountriesOf(ds),
+    items,
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
