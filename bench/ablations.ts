@@ -16,13 +16,15 @@
  * or $TMPDIR/ctxrec-ablations-quick with --quick, so a smoke run never stands in for the real one).
  * Resumable: every finished (configuration, seed) is cached with its per-user ranks (clamped to 255)
  * in OUT/cells-ablations.json and
- * skipped on the next run with the same preset and budget (--fresh starts over); the baseline of
+ * skipped on the next run with the same preset, budget and resolved configuration (a change of the
+ * defaults of `ctxrec train` retrains what it affects; --fresh starts over); the baseline of
  * each seed is saved under --work so stale-context can be ranked against it after a restart.
  * Long: 14 trainings per seed at --minutes each plus their evaluations (≈4–5 h with the defaults on
  * the shared 2-core machine). With a time budget the variants may reach different epoch counts
  * (cross-attention and the no-context loss cost more per step): the runs table says how many; for
  * budget-free comparisons pass a generous --minutes and a fixed --epochs.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +36,7 @@ import type { CompiledDataset } from "../src/data/dataset.ts";
 import { loadDataset } from "../src/data/load.ts";
 import { initEngine } from "../src/engine/backend.ts";
 import { loadModel, saveModel } from "../src/model/artifact.ts";
+import { resolveModelConfig } from "../src/model/config.ts";
 import { type CtxrecModel, disposeModel } from "../src/model/model.ts";
 import { createModelScorer } from "../src/model/scorer.ts";
 import { ABLATION_METRICS, type AblationRow, type AblationsFile } from "../src/pipeline/ablationRows.ts";
@@ -56,6 +59,7 @@ import {
   STALENESS_CUTOFFS,
 } from "../src/pipeline/ablationVariants.ts";
 import { generateWorld } from "../src/synth/generate.ts";
+import { resolveTrainArgs } from "../src/train/trainArgs.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({
@@ -117,7 +121,19 @@ function readCache(): Cache {
   return c;
 }
 
-const cellKey = (key: string, seed: number) => `${key}@${seed}`;
+/**
+ * Fingerprint of a configuration as trained: the resolved model config and train args (without
+ * the seed). A change of the defaults of `ctxrec train` changes it, so cached cells trained under
+ * other defaults are not reused.
+ */
+function fingerprint(key: string): string {
+  const c = ablationConfigs().get(key);
+  if (c === undefined) throw new Error(`bench:ablations: no configuration '${key}'`);
+  const model = resolveModelConfig({ ...c.model, context: { ...c.model?.context, enabled: c.contextual } });
+  const train = resolveTrainArgs({ ...c.train, seed: 0, maxMinutes: minutes, epochs });
+  return createHash("sha256").update(JSON.stringify({ model, train })).digest("hex").slice(0, 12);
+}
+const cellKey = (key: string, seed: number) => `${key}#${fingerprint(key)}@${seed}`;
 const log = (m: string) =>
   process.stderr.write(`[ablations ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -133,7 +149,7 @@ async function runSeed(seed: number, cache: Cache, keys: string[]): Promise<void
   await generateWorld({ preset, seed, outDir: worldDir, overwrite: true });
   const ds: CompiledDataset = await loadDataset({ format: "jsonl", path: worldDir });
   const configs = ablationConfigs();
-  const baselineDir = path.join(work, `baseline-seed${seed}-${minutes}min-${epochs}ep`);
+  const baselineDir = path.join(work, `baseline-seed${seed}-${fingerprint(BASELINE_KEY)}`);
   let baseline: CtxrecModel | undefined;
   if (cache.cells[cellKey(BASELINE_KEY, seed)] !== undefined && existsSync(baselineDir)) {
     baseline = loadModel(baselineDir).model;
@@ -281,6 +297,10 @@ async function main(): Promise<void> {
     `${keys.length} configurations × ${seeds.length} seeds (${preset}, ${minutes} min each); cache ${cacheFile}`,
   );
   for (const seed of seeds) await runSeed(seed, cache, keys);
+  // Drop cells of configurations no longer in the grid (or trained under other defaults).
+  const current = new Set(seeds.flatMap((seed) => keys.map((k) => cellKey(k, seed))));
+  for (const k of Object.keys(cache.cells)) if (!current.has(k)) delete cache.cells[k];
+  writeJsonAtomic(cacheFile, cache);
   const runs = seeds.flatMap((seed) =>
     keys.map((key) => {
       const c = cache.cells[cellKey(key, seed)];

@@ -55,9 +55,11 @@ describe("ablation grid", () => {
           "train.pseudoContext.jitter",
           "train.pseudoContext.swapRelated",
         ]);
-      } else if (key === "no-context-loss=1,context") {
-        // scope "context" needs w > 0: the variant is the pair (w=1, scope context).
-        expect(diff.sort()).toEqual(["train.contextLossScope", "train.noContextWeight"]);
+      } else if (key.startsWith("no-context-loss=")) {
+        // scope "context" needs w > 0, so the loss is one setting with two fields (w, scope):
+        // a variant changes one or both of them and nothing else.
+        expect(diff.length, key).toBeGreaterThanOrEqual(1);
+        for (const d of diff) expect(["train.contextLossScope", "train.noContextWeight"]).toContain(d);
       } else {
         expect(diff, key).toHaveLength(1);
       }

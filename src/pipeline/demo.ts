@@ -18,6 +18,7 @@ import { loadDataset } from "../data/load.ts";
 import { initEngine } from "../engine/backend.ts";
 import type { StaleSetting } from "../eval/staleContext.ts";
 import type { ModelPair } from "../funnel/modelFunnel.ts";
+import { type CtxrecModel, disposeModel } from "../model/model.ts";
 import { loadRunInputs } from "../report/discover.ts";
 import { buildReport } from "../report/report.ts";
 import { generateWorld } from "../synth/generate.ts";
@@ -134,6 +135,7 @@ export async function runDemo(args: DemoArgs, hooks: StageHooks = {}): Promise<D
   final.store = `file:${final.store}`;
   const serveCommand = `npx ctxrec serve --model ${final.contextualModel} --index ${final.index} --store ${final.store} --port 8080`;
 
+  const trained: CtxrecModel[] = [];
   return writeAtomically(outDir, true, async (dir) => {
     const at = (k: keyof typeof DEMO_FILES) => path.join(dir, DEMO_FILES[k]);
     const stages = createStageRunner(STAGES, hooks);
@@ -172,7 +174,9 @@ export async function runDemo(args: DemoArgs, hooks: StageHooks = {}): Promise<D
         return { value: t, summary: `${describeTraining(t)}, ONNX exported` };
       });
     const contextual: TrainedModel = await trainOne(true, budget.contextualMinutes);
+    trained.push(contextual.model);
     const baseline: TrainedModel = await trainOne(false, budget.baselineMinutes);
+    trained.push(baseline.model);
     const pair: ModelPair = {
       contextual: {
         model: contextual.model,
@@ -275,5 +279,8 @@ export async function runDemo(args: DemoArgs, hooks: StageHooks = {}): Promise<D
     };
     writeJsonAtomic(at("record"), record);
     return record;
+  }).finally(() => {
+    // The library form must not leave the two models' tensors behind (the CLI exits anyway).
+    for (const m of trained) disposeModel(m);
   });
 }
