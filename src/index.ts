@@ -63,11 +63,13 @@ export { checkCandidateGenerator } from "./funnel/contract.ts";
 export { type Interval, meanInterval } from "./funnel/interval.ts";
 export type { CgMetrics } from "./funnel/metrics.ts";
 export {
+  type FunnelSurfaces,
   LIFT_KEYS,
   MODEL_CG,
   type ModelFunnelArgs,
   type ModelLift,
   type ModelPair,
+  modelFunnelDocument,
   modelLift,
   runModelFunnel,
 } from "./funnel/modelFunnel.ts";
@@ -97,7 +99,7 @@ export {
   runFunnelSweep,
   type SweepRun,
 } from "./funnel/sweep.ts";
-export { formatSweepTables, summarizeSweep, sweepMetricKeys } from "./funnel/sweepSummary.ts";
+export { formatSweepTables, type SweepGrid, summarizeSweep, sweepMetricKeys } from "./funnel/sweepSummary.ts";
 export { type UtilityArgs, UtilityModel } from "./funnel/utility.ts";
 // Vector index (src/index): inner-product top-K (exact reference, HNSW), eligibility filters, artifact, hot swap.
 export { INDEX_FORMAT, readIndexManifest } from "./index/artifact.ts";
@@ -141,7 +143,6 @@ export {
   encodeUsers,
   historyBatch,
   type StateEncoder,
-  type StateEncoderInput,
 } from "./offline/encodeUsers.ts";
 export {
   buildItemIndex,
@@ -150,6 +151,7 @@ export {
   type ItemIndexArgs,
   measureRecall,
   type RecallReport,
+  recallAgainstExact,
   sampleQueries,
 } from "./offline/itemIndex.ts";
 export { readModelVocabs, requireModelVocabs } from "./offline/modelData.ts";

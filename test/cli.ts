@@ -1,6 +1,8 @@
 /** Shared helpers for the end-to-end tests: the repository root and the CLI run as `npx ctxrec` runs it. */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
+import { Command } from "commander";
+import { vi } from "vitest";
 
 export const repoRoot = path.resolve(import.meta.dirname, "..");
 
@@ -10,4 +12,25 @@ export function ctxrec(args: string[]) {
     cwd: repoRoot,
     encoding: "utf8",
   });
+}
+
+/**
+ * Runs `ctxrec ARGS…` in this process, with the commands `register` adds (no tsx start-up per
+ * call, so many calls stay cheap): resolves to what it wrote on stdout; a CtxrecError rejects as
+ * it would reach main.ts, and commander's own errors reject instead of exiting.
+ */
+export async function ctxrecInProcess(register: (program: Command) => void, args: string[]): Promise<string> {
+  const program = new Command().exitOverride();
+  register(program);
+  const out: string[] = [];
+  const spy = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
+    out.push(String(s));
+    return true;
+  });
+  try {
+    await program.parseAsync(["node", "ctxrec", ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  return out.join("");
 }

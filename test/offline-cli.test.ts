@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerEncodeCommand } from "../src/cli/commands/encode.ts";
 import { registerIndexCommand } from "../src/cli/commands/index.ts";
 import { Rng } from "../src/core/rng.ts";
@@ -28,7 +27,7 @@ import { exportOnnx } from "../src/onnx/export.ts";
 import type { FeatureStore, StateEntry } from "../src/store/featureStore.ts";
 import { openFeatureStore } from "../src/store/open.ts";
 import { generateWorld } from "../src/synth/generate.ts";
-import { repoRoot } from "./cli.ts";
+import { ctxrecInProcess, repoRoot } from "./cli.ts";
 
 const D = 16;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ctxrec-offline-e2e-"));
@@ -72,24 +71,26 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
  * Runs `ctxrec ARGS…` in this process (no tsx start-up per call; the kill test spawns its own
  * child) and returns its stdout; a CtxrecError rejects as it would reach main.ts.
  */
-async function ctxrec(args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerEncodeCommand(program);
-  registerIndexCommand(program);
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  try {
-    await program.parseAsync(["node", "ctxrec", ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out.join("");
+function ctxrec(args: string[]): Promise<string> {
+  return ctxrecInProcess((program) => {
+    registerEncodeCommand(program);
+    registerIndexCommand(program);
+  }, args);
 }
 
 const storeUrl = (name: string) => `file:${path.join(tmp, name)}`;
+/** `ctxrec encode` of the world with the model into the store `url`, plus `flags`. */
+const encodeArgs = (url: string, ...flags: string[]) => [
+  "encode",
+  "--model",
+  modelDir,
+  ...data,
+  "--store",
+  url,
+  ...flags,
+];
+/** Chunks of 16 users on one thread (the kill test and its clean reference). */
+const chunked = ["--batch-size", "16", "--threads", "1"];
 
 async function readAll(url: string): Promise<(StateEntry | undefined)[]> {
   const s = await openFeatureStore(url, { modelVersion: version, dim: D });
@@ -143,18 +144,7 @@ describe("ctxrec encode", () => {
     await old.activate();
     await old.close();
 
-    const args = [
-      "encode",
-      "--model",
-      modelDir,
-      ...data,
-      "--store",
-      url,
-      "--batch-size",
-      "16",
-      "--threads",
-      "1",
-    ];
+    const args = encodeArgs(url, ...chunked);
     const child = spawn(
       process.execPath,
       ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), ...args],
@@ -190,18 +180,7 @@ describe("ctxrec encode", () => {
     );
     expect(rerun).toContain(`active version: ${version}`);
 
-    await ctxrec([
-      "encode",
-      "--model",
-      modelDir,
-      ...data,
-      "--store",
-      storeUrl("clean.db"),
-      "--batch-size",
-      "16",
-      "--threads",
-      "1",
-    ]);
+    await ctxrec(encodeArgs(storeUrl("clean.db"), ...chunked));
     const resumed = await readAll(url);
     const reference = await readAll(storeUrl("clean.db"));
     expect(expectWholeStates(resumed)).toBe(active.length);
@@ -220,21 +199,12 @@ describe("ctxrec encode", () => {
     const times = active.map((a) => a.newest).sort((x, y) => x - y);
     const since = times[Math.floor(times.length / 2)];
     const url = storeUrl("since.db");
-    const r = await ctxrec([
-      "encode",
-      "--model",
-      modelDir,
-      ...data,
-      "--store",
-      url,
-      "--since",
-      String(since),
-    ]);
+    const r = await ctxrec(encodeArgs(url, "--since", String(since)));
     expect(r).toMatch(/active version unchanged: none/);
     const entries = await readAll(url);
     for (let i = 0; i < active.length; i++) expect(entries[i] !== undefined).toBe(active[i].newest > since);
     const iso = new Date(since * 1000).toISOString();
-    const again = await ctxrec(["encode", "--model", modelDir, ...data, "--store", url, "--since", iso]);
+    const again = await ctxrec(encodeArgs(url, "--since", iso));
     expect(again).toMatch(/^encoded 0 users/);
   });
 

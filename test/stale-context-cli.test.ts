@@ -7,28 +7,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerEvalCommand } from "../src/cli/commands/eval.ts";
-import { ctxrec, repoRoot } from "./cli.ts";
+import { ctxrec, ctxrecInProcess, repoRoot } from "./cli.ts";
 import { needsData } from "./sharedData.ts";
 
 /** `ctxrec ARGS…` in this process (no tsx start-up): resolves to stdout, rejects with the CtxrecError. */
-async function run(args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerEvalCommand(program);
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  try {
-    await program.parseAsync(["node", "ctxrec", ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out.join("");
-}
+const run = (args: string[]) => ctxrecInProcess(registerEvalCommand, args);
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ctxrec-stale-e2e-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -6,7 +6,8 @@
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
 import { CtxrecError } from "../core/errors.ts";
-import { DATA_FORMATS, type DataFormat, type LoadDatasetArgs } from "../data/load.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
+import { DATA_FORMATS, type DataFormat, type LoadDatasetArgs, loadDataset } from "../data/load.ts";
 
 /** Raw commander values of the data options. */
 export interface DataOptionValues {
@@ -71,4 +72,27 @@ export function parseDataOptions(opts: DataOptionValues): { args: LoadDatasetArg
     bar.update(bytes, { file });
   };
   return { args, stop: () => current !== "" && bar.stop() };
+}
+
+/**
+ * The data set named by optional data flags (commands whose data is an extra, e.g. item countries
+ * for `index --model` and `serve`): undefined without `--format` and `--path`, loaded (with the
+ * bytes bar) when both are given, refused when only one is.
+ */
+export async function loadOptionalDataset(
+  opts: Partial<DataOptionValues>,
+): Promise<CompiledDataset | undefined> {
+  if (opts.format === undefined && opts.path === undefined) return undefined;
+  if (opts.format === undefined || opts.path === undefined) {
+    throw new CtxrecError("CTXREC_ERR_ARG", "give both --format and --path (or neither)", {
+      param: opts.format === undefined ? "--format" : "--path",
+    });
+  }
+  const { args, stop } = parseDataOptions({
+    format: opts.format,
+    path: opts.path,
+    attributes: opts.attributes,
+    skipInvalid: opts.skipInvalid,
+  });
+  return loadDataset(args).finally(stop);
 }

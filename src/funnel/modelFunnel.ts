@@ -20,6 +20,7 @@ import {
   type ReferenceFunnelReport,
   runReferenceFunnel,
 } from "./referenceFunnel.ts";
+import { type CgMetricsJson, funnelMetricsJson } from "./report.ts";
 import type { Surface } from "./surface.ts";
 
 /** CG names of the two models in every report. */
@@ -114,4 +115,43 @@ export async function runModelFunnel(
     out[surface] = await runReferenceFunnel(world, { ...args, eventCounts, extraGenerators: cgs, surface });
   }
   return out;
+}
+
+/** Per surface: the funnel metrics of every CG and the contextual model's lift over the baseline. */
+export type FunnelSurfaces = Record<
+  string,
+  { requests: number; impressions: number; metrics: Record<string, CgMetricsJson>; lift: ModelLift }
+>;
+
+/**
+ * The document `ctxrec eval --protocol funnel --json` (and the pipeline's funnel stage) writes for
+ * `runModelFunnel`'s `reports`: the run's settings (from the first surface), the models' names
+ * (`models`, e.g. name@version) and the per-surface summaries. `world` is the folder it names.
+ */
+export function modelFunnelDocument(
+  reports: Partial<Record<Surface, ReferenceFunnelReport>>,
+  world: string,
+  models: { contextual: string; baseline: string },
+) {
+  const surfaces: FunnelSurfaces = {};
+  for (const [surface, report] of Object.entries(reports)) {
+    surfaces[surface] = {
+      requests: report.requests,
+      impressions: report.impressions,
+      metrics: funnelMetricsJson(report),
+      lift: modelLift(report),
+    };
+  }
+  const first = Object.values(reports)[0];
+  return {
+    protocol: "funnel",
+    world,
+    k: first?.k,
+    slots: first?.slots,
+    noise: first?.noise,
+    seed: first?.seed,
+    utility: first?.utility,
+    models: { [MODEL_CG.contextual]: models.contextual, [MODEL_CG.baseline]: models.baseline },
+    surfaces,
+  };
 }

@@ -16,6 +16,15 @@ export function sweepMetricKeys(k: number): string[] {
 /** `String(r)` keys ("0", "0.25", "1"): how r values name their entries in the JSON. */
 export const rKey = (r: number): string => String(r);
 
+/** The sweep's grid: r values × seeds, per surface, the CGs summarised and the recall K. */
+export interface SweepGrid {
+  rs: readonly number[];
+  seeds: readonly number[];
+  surfaces: readonly Surface[];
+  cgs: readonly string[];
+  k: number;
+}
+
 export interface SweepSummary {
   /** summary[surface][r][cg][metric]. */
   summary: Record<string, Record<string, Record<string, Record<string, Interval>>>>;
@@ -24,16 +33,7 @@ export interface SweepSummary {
 }
 
 /** Summarises the runs; every (surface, r, CG, metric) gets an entry, null-valued where no run had it. */
-export function summarizeSweep(
-  runs: readonly SweepRun[],
-  grid: {
-    rs: readonly number[];
-    seeds: readonly number[];
-    surfaces: readonly Surface[];
-    cgs: readonly string[];
-    k: number;
-  },
-): SweepSummary {
+export function summarizeSweep(runs: readonly SweepRun[], grid: SweepGrid): SweepSummary {
   const summary: SweepSummary["summary"] = {};
   const lift: SweepSummary["lift"] = {};
   const find = (seed: number, r: number) => runs.find((x) => x.seed === seed && x.r === r);
@@ -75,16 +75,7 @@ function table(headers: string[], rows: string[][]): string {
 }
 
 /** The readable sweep report: one table per (surface, r), then the lift table per surface. */
-export function formatSweepTables(
-  s: SweepSummary,
-  grid: {
-    rs: readonly number[];
-    seeds: readonly number[];
-    surfaces: readonly Surface[];
-    cgs: readonly string[];
-    k: number;
-  },
-): string {
+export function formatSweepTables(s: SweepSummary, grid: SweepGrid): string {
   const keys = sweepMetricKeys(grid.k);
   const heads = [`recall@${grid.k}`, "relevance median", "impression share", "delivered share"];
   const out: string[] = [

@@ -9,9 +9,10 @@ import { CtxrecError } from "../core/errors.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { loadDataset } from "../data/load.ts";
 import { jsonl, type TempFolder, tempFolder } from "../data/testFiles.ts";
+import type { EncoderInput } from "../onnx/runtime.ts";
 import type { FeatureStore } from "../store/featureStore.ts";
 import { openFeatureStore } from "../store/open.ts";
-import { encodeUsers, type StateEncoder, type StateEncoderInput } from "./encodeUsers.ts";
+import { encodeUsers, type StateEncoder } from "./encodeUsers.ts";
 
 const D = 3;
 const L = 2;
@@ -22,7 +23,7 @@ const L = 2;
  */
 function fakeEncoder(calls: number[] = [], failOnCall?: number): StateEncoder {
   return {
-    async encode(x: StateEncoderInput) {
+    async encode(x: EncoderInput) {
       calls.push(x.B);
       if (calls.length === failOnCall) throw new Error("killed");
       const out = new Float32Array(x.B * D);

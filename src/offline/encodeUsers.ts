@@ -18,27 +18,18 @@
 import { CtxrecError, requireArg } from "../core/errors.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { sequenceBatch } from "../model/sequences.ts";
+// Type only: the offline batch takes any encoder, without loading onnxruntime.
+import type { EncoderInput } from "../onnx/runtime.ts";
 import type { FeatureStore, StateEntry } from "../store/featureStore.ts";
 import { newestEventTime, usersToEncode } from "./users.ts";
 
-/** A right-padded batch as the encoder takes it (the ONNX contract's `EncoderInput`). */
-export interface StateEncoderInput {
-  B: number;
-  len: number;
-  /** [B·Lb] item codes (0 = padding). */
-  items: Int32Array;
-  /** [B·Lb] event-type codes (0 = padding). */
-  types: Int32Array;
-  /** [B·Lb] time-gap buckets (0 = padding). */
-  gaps: Int32Array;
-  /** [B] real events per row. */
-  lengths: Int32Array;
-}
-
-/** Anything that maps histories to last hidden states; `OnnxModelHandle.encoder` is one. */
+/**
+ * Anything that maps right-padded histories (the ONNX contract's `EncoderInput`) to last hidden
+ * states; `OnnxModelHandle.encoder` is one.
+ */
 export interface StateEncoder {
   /** `[B, d]` last real hidden state per row. */
-  encode(x: StateEncoderInput): Promise<Float32Array>;
+  encode(x: EncoderInput): Promise<Float32Array>;
 }
 
 /** Arguments of `encodeUsers`; every field but the first three has a default. */
@@ -87,7 +78,7 @@ interface Pending {
 }
 
 /** Encoder input of the last L events of each of `users` (same slots, types and gaps as training). */
-export function historyBatch(ds: CompiledDataset, users: Int32Array, maxLen: number): StateEncoderInput {
+export function historyBatch(ds: CompiledDataset, users: Int32Array, maxLen: number): EncoderInput {
   const B = users.length;
   const starts = new Int32Array(B);
   const ends = new Int32Array(B);

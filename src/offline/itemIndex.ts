@@ -138,6 +138,26 @@ export function measureRecall(
   return report;
 }
 
+/**
+ * Recall@`k` (default 10) of `index`, built over `items`, against exact search over the same items
+ * (what `ctxrec index --model` and the pipeline's index stage report): `queries` item-embedding
+ * queries (default `defaultRecallQueries`) drawn with `seed` (default 0); with `ds`, the data set
+ * of the catalogue, also with each query filtered by one of its restricting countries in turn.
+ */
+export function recallAgainstExact(
+  index: VectorIndex,
+  items: ItemEmbeddings,
+  opts: { queries?: number; seed?: number; k?: number; ds?: CompiledDataset } = {},
+): RecallReport {
+  const exact = ExactIndex.build(items, { modelVersion: index.manifest.modelVersion });
+  const q = opts.queries ?? defaultRecallQueries(items.ids.length, items.dim);
+  const countries =
+    opts.ds === undefined
+      ? undefined
+      : { eligibility: catalogueCountries(opts.ds), codes: restrictedCountries(opts.ds) };
+  return measureRecall(index, exact, sampleQueries(items, q, opts.seed ?? 0), opts.k ?? 10, countries);
+}
+
 /** Country codes that restrict at least one item (the filters that can differ from "everything"). */
 export function restrictedCountries(ds: CompiledDataset): number[] {
   return [...new Set(ds.itemCountries)].sort((a, b) => a - b);

@@ -29,8 +29,8 @@ export interface AblationRow {
   deltaHigh?: number;
 }
 
-/** What one trained configuration did on one seed (summaries only; per-user ranks live in the cache file). */
-export interface AblationRunInfo {
+/** How one configuration trained on one seed. */
+export interface AblationTraining {
   /** Key of the trained configuration (see ablationVariants.ts `runKey`). */
   key: string;
   seed: number;
@@ -38,6 +38,10 @@ export interface AblationRunInfo {
   bestEpoch: number;
   stopReason: string;
   trainMinutes: number;
+}
+
+/** What one trained configuration did on one seed (summaries only; per-user ranks live in the cache file). */
+export interface AblationRunInfo extends AblationTraining {
   /** Users of the loo and of the primary stale-context figure. */
   looUsers: number;
   staleUsers: number;

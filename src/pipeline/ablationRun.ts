@@ -16,19 +16,14 @@ import { createModelScorer } from "../model/scorer.ts";
 import { trainedContextEncoder } from "../train/contextEncoder.ts";
 import { resolveTrainArgs } from "../train/trainArgs.ts";
 import { train } from "../train/trainer.ts";
+import type { AblationTraining } from "./ablationRows.ts";
 import type { AblationConfig } from "./ablationVariants.ts";
 
 /** Largest rank kept (Uint8 storage). */
 export const RANK_CAP = 255;
 
-/** What one (configuration, seed) produced. */
-export interface AblationRanks {
-  key: string;
-  seed: number;
-  epochs: number;
-  bestEpoch: number;
-  stopReason: string;
-  trainMinutes: number;
+/** What one (configuration, seed) produced: its training summary and its ranks. */
+export interface AblationRanks extends AblationTraining {
   /** [U] loo filtered ranks, clamped to RANK_CAP. */
   loo: Uint8Array;
   /** Cut-off seconds → [U'] stale-context filtered ranks of this model's figure, clamped. */
@@ -49,7 +44,7 @@ export async function trainConfig(
   config: AblationConfig,
   seed: number,
   budget: AblationBudget,
-): Promise<{ model: CtxrecModel; contextK: number; summary: Omit<AblationRanks, "key" | "loo" | "stale"> }> {
+): Promise<{ model: CtxrecModel; contextK: number; summary: Omit<AblationTraining, "key"> }> {
   const modelConfig = resolveModelConfig({
     ...config.model,
     context: { ...config.model?.context, enabled: config.contextual },

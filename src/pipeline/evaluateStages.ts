@@ -15,13 +15,12 @@ import {
   writeStaleJson,
 } from "../eval/staleContext.ts";
 import {
+  type FunnelSurfaces,
   MODEL_CG,
-  type ModelLift,
   type ModelPair,
-  modelLift,
+  modelFunnelDocument,
   runModelFunnel,
 } from "../funnel/modelFunnel.ts";
-import { funnelMetricsJson } from "../funnel/report.ts";
 import { createModelScorer } from "../model/scorer.ts";
 import type { World } from "../synth/types.ts";
 import { trainedContextEncoder } from "../train/contextEncoder.ts";
@@ -75,12 +74,6 @@ export async function evaluateStalePair(
   return result;
 }
 
-/** Per surface: the funnel metrics of every CG and the contextual model's lift over the baseline. */
-export type FunnelSurfaces = Record<
-  string,
-  { requests: number; impressions: number; metrics: ReturnType<typeof funnelMetricsJson>; lift: ModelLift }
->;
-
 /**
  * The funnel on `world` (both surfaces when it has Search) with the reference CGs and both models;
  * writes the document `ctxrec eval --protocol funnel --json` writes (`worldName`: the folder it
@@ -96,29 +89,10 @@ export async function evaluateFunnelPair(
   worldName = world.dir,
 ): Promise<FunnelSurfaces> {
   const reports = await runModelFunnel(world, ds, pair, { seed, onProgress: acrossPasses(progress) });
-  const surfaces: FunnelSurfaces = {};
-  for (const [surface, report] of Object.entries(reports)) {
-    surfaces[surface] = {
-      requests: report.requests,
-      impressions: report.impressions,
-      metrics: funnelMetricsJson(report),
-      lift: modelLift(report),
-    };
-  }
-  const first = Object.values(reports)[0];
-  writeJsonAtomic(file, {
-    protocol: "funnel",
-    world: worldName,
-    k: first?.k,
-    slots: first?.slots,
-    noise: first?.noise,
-    seed: first?.seed,
-    utility: first?.utility,
-    models: {
-      [MODEL_CG.contextual]: pair.contextual.version ?? MODEL_CG.contextual,
-      [MODEL_CG.baseline]: pair.baseline.version ?? MODEL_CG.baseline,
-    },
-    surfaces,
+  const doc = modelFunnelDocument(reports, worldName, {
+    contextual: pair.contextual.version ?? MODEL_CG.contextual,
+    baseline: pair.baseline.version ?? MODEL_CG.baseline,
   });
-  return surfaces;
+  writeJsonAtomic(file, doc);
+  return doc.surfaces;
 }

@@ -4,17 +4,8 @@
  * `ctxrec index --model` do, without the CLI around them).
  */
 import type { CompiledDataset } from "../data/dataset.ts";
-import { ExactIndex } from "../index/exact.ts";
 import { type EncodeReport, encodeUsers } from "../offline/encodeUsers.ts";
-import {
-  buildItemIndex,
-  catalogueCountries,
-  catalogueEmbeddings,
-  defaultRecallQueries,
-  measureRecall,
-  restrictedCountries,
-  sampleQueries,
-} from "../offline/itemIndex.ts";
+import { buildItemIndex, catalogueEmbeddings, recallAgainstExact } from "../offline/itemIndex.ts";
 import { openOnnxModel } from "../onnx/runtime.ts";
 import { openFeatureStore } from "../store/open.ts";
 import type { StageProgress } from "./stages.ts";
@@ -92,12 +83,7 @@ export async function buildIndexFile(
     onProgress: progress,
   });
   index.save(file);
-  const exact = ExactIndex.build(items, { modelVersion: version });
-  const q = defaultRecallQueries(items.ids.length, dim);
-  const r = measureRecall(index, exact, sampleQueries(items, q, 0), 10, {
-    eligibility: catalogueCountries(ds),
-    codes: restrictedCountries(ds),
-  });
+  const r = recallAgainstExact(index, items, { ds });
   return {
     items: items.ids.length,
     dim,

@@ -48,8 +48,26 @@ export async function trainModel(
   const result = await train(ds, config, args, {
     onProgress: (p) => progress(Math.min(budget, Math.round(p.elapsedSeconds)), budget),
   });
+  const { manifest, exported } = await saveTrainedModel(ds, dir, args, result, { exportOnnx: a.exportOnnx });
+  return { model: result.model, manifest, args, result, exported };
+}
+
+/**
+ * Saves a training run as the folder `dir` (what `ctxrec train` and `trainModel` write): the kept
+ * weights, a manifest with the training summary and the metrics (`validation/…` from the run, then
+ * `extraMetrics` such as `test/…`), and, unless `exportOnnx` is false, the ONNX export (skipped for
+ * cross-attention, whose head cannot run on one cached state).
+ */
+export async function saveTrainedModel(
+  ds: CompiledDataset,
+  dir: string,
+  args: TrainArgs,
+  result: TrainResult,
+  opts: { extraMetrics?: Record<string, number>; exportOnnx?: boolean } = {},
+): Promise<{ manifest: ModelManifest; exported: boolean }> {
   const metrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(result.validation?.metrics ?? {})) metrics[`validation/${k}`] = v;
+  Object.assign(metrics, opts.extraMetrics);
   const manifest = saveModel(dir, result.model, {
     dataset: ds,
     metrics,
@@ -62,9 +80,9 @@ export async function trainModel(
       history: result.history,
     },
   });
-  const exported = (a.exportOnnx ?? true) && result.model.fusion.cross === undefined;
+  const exported = (opts.exportOnnx ?? true) && result.model.fusion.cross === undefined;
   if (exported) await exportOnnx(dir);
-  return { model: result.model, manifest, args, result, exported };
+  return { manifest, exported };
 }
 
 /** "12 epochs in 3.1 min (time-budget; kept epoch 10), validation NDCG@10 0.1234". */

@@ -218,6 +218,15 @@ export function fixtureDocuments(): { kind: InputKind; file: string; doc: unknow
     users: dataset.includes("Beauty") ? 22_363 : 943,
     targetsInHistory: 0,
   });
+  /** A stale-context document whose headline figure is `settings[primary]`. */
+  const stale = (dataset: string, settings: ReturnType<typeof staleSetting>[], primary: number) => ({
+    protocol: "stale-context",
+    dataset,
+    models: { baseline: "ctxrec-baseline@9d03f1e2a4c8", contextual: "ctxrec@4b1e0c9a77d2" },
+    users: settings[primary].users,
+    metrics: settings[primary].metrics,
+    settings,
+  });
   return [
     { kind: "loo", file: "loo-beauty-contextual.json", doc: loo("ctxrec@4b1e0c9a77d2", 0.0731) },
     { kind: "loo", file: "loo-beauty-baseline.json", doc: loo("ctxrec-baseline@9d03f1e2a4c8", 0.0712) },
@@ -258,37 +267,25 @@ export function fixtureDocuments(): { kind: InputKind; file: string; doc: unknow
     {
       kind: "stale",
       file: "stale-ml100k.json",
-      doc: (() => {
-        const settings = [
+      doc: stale(
+        "movielens-100k:ml-100k",
+        [
           staleSetting("cutoff 1h", "cutoff", 3600, 0.25, 0.16),
           staleSetting("cutoff 24h", "cutoff", 86_400, 0.5, 0.16),
           staleSetting("cutoff 7d", "cutoff", 604_800, 0.8, 0.16),
           staleSetting("cutoff 30d", "cutoff", 2_592_000, 1, 0.16),
-        ];
-        return {
-          protocol: "stale-context",
-          dataset: "movielens-100k:ml-100k",
-          models: { baseline: "ctxrec-baseline@9d03f1e2a4c8", contextual: "ctxrec@4b1e0c9a77d2" },
-          users: settings[1].users,
-          metrics: settings[1].metrics,
-          settings,
-        };
-      })(),
+        ],
+        1,
+      ),
     },
     {
       kind: "stale",
       file: "stale-beauty.json",
-      doc: (() => {
-        const settings = [1, 2, 4].map((n) => staleSetting(`drop-last ${n}`, "drop-last", n, n / 4, 0.072));
-        return {
-          protocol: "stale-context",
-          dataset: "s3rec:Beauty.txt",
-          models: { baseline: "ctxrec-baseline@9d03f1e2a4c8", contextual: "ctxrec@4b1e0c9a77d2" },
-          users: settings[0].users,
-          metrics: settings[0].metrics,
-          settings,
-        };
-      })(),
+      doc: stale(
+        "s3rec:Beauty.txt",
+        [1, 2, 4].map((n) => staleSetting(`drop-last ${n}`, "drop-last", n, n / 4, 0.072)),
+        0,
+      ),
     },
     { kind: "sweep", file: "sweep/sweep.json", doc: sweepDoc() },
     {

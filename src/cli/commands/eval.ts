@@ -27,8 +27,7 @@ import {
   type StaleSetting,
   writeStaleJson,
 } from "../../eval/staleContext.ts";
-import { MODEL_CG, type ModelLift, modelLift, runModelFunnel } from "../../funnel/modelFunnel.ts";
-import { funnelMetricsJson } from "../../funnel/report.ts";
+import { MODEL_CG, type ModelLift, modelFunnelDocument, runModelFunnel } from "../../funnel/modelFunnel.ts";
 import { FUNNEL_DEFAULTS } from "../../funnel/simulator.ts";
 import { SURFACES, type Surface } from "../../funnel/surface.ts";
 import { type LoadedModel, loadModel } from "../../model/artifact.ts";
@@ -461,35 +460,17 @@ async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
     },
   ).finally(() => bar.stop());
   const seconds = (performance.now() - started) / 1000;
-  const surfaces: Record<string, unknown> = {};
+  const doc = modelFunnelDocument(reports, args.path, {
+    contextual: modelName(ctx.manifest),
+    baseline: modelName(base.manifest),
+  });
   for (const [surface, report] of Object.entries(reports)) {
-    const lift = modelLift(report);
     process.stdout.write(
-      `[${surface}] ${formatFunnelSummary(report, args.path, seconds)}${formatLift(lift)}\n`,
+      `[${surface}] ${formatFunnelSummary(report, args.path, seconds)}${formatLift(doc.surfaces[surface].lift)}\n`,
     );
-    surfaces[surface] = {
-      requests: report.requests,
-      impressions: report.impressions,
-      metrics: funnelMetricsJson(report),
-      lift,
-    };
   }
   if (opts.json !== undefined) {
-    const first = Object.values(reports)[0];
-    writeJsonAtomic(opts.json, {
-      protocol: "funnel",
-      world: args.path,
-      k: first?.k,
-      slots: first?.slots,
-      noise: first?.noise,
-      seed: first?.seed,
-      utility: first?.utility,
-      models: {
-        [MODEL_CG.contextual]: `${modelName(ctx.manifest)}`,
-        [MODEL_CG.baseline]: `${modelName(base.manifest)}`,
-      },
-      surfaces,
-    });
+    writeJsonAtomic(opts.json, doc);
     process.stdout.write(`wrote ${opts.json}\n`);
   }
 }

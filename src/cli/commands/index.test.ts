@@ -1,26 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Command } from "commander";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { ctxrecInProcess } from "../../../test/cli.ts";
 import { loadVectorIndex } from "../../index/load.ts";
 import { registerIndexCommand } from "./index.ts";
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerIndexCommand(program);
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  try {
-    await program.parseAsync(["node", "ctxrec", ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out.join("");
-}
+const run = (args: string[]) => ctxrecInProcess(registerIndexCommand, args);
 
 describe("ctxrec index", () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "ctxrec-index-cli-"));

@@ -10,23 +10,18 @@
  */
 import { type Command, Option } from "commander";
 import { CtxrecError } from "../../core/errors.ts";
-import type { CompiledDataset } from "../../data/dataset.ts";
-import { DATA_FORMATS, loadDataset } from "../../data/load.ts";
-import { ExactIndex } from "../../index/exact.ts";
+import { DATA_FORMATS } from "../../data/load.ts";
 import { HNSW_DEFAULTS } from "../../index/hnsw.ts";
 import { HNSW_BACKENDS, type HnswBackend } from "../../index/hnswBackends.ts";
 import {
   buildItemIndex,
-  catalogueCountries,
   catalogueEmbeddings,
-  defaultRecallQueries,
-  measureRecall,
+  recallAgainstExact,
   restrictedCountries,
-  sampleQueries,
 } from "../../offline/itemIndex.ts";
 import { readModelVocabs, requireModelVocabs } from "../../offline/modelData.ts";
 import { openOfflineModel } from "../../offline/openModel.ts";
-import { parseDataOptions } from "../dataOptions.ts";
+import { loadOptionalDataset } from "../dataOptions.ts";
 import { formatCount, toNumber, toOptionalNumber } from "../numbers.ts";
 import { progressBar } from "../progress.ts";
 
@@ -97,22 +92,6 @@ export function registerIndexModelAction(program: Command, indexCmd: Command): v
     });
 }
 
-async function loadOptionalData(opts: IndexModelOptions): Promise<CompiledDataset | undefined> {
-  if (opts.format === undefined && opts.path === undefined) return undefined;
-  if (opts.format === undefined || opts.path === undefined) {
-    throw new CtxrecError("CTXREC_ERR_ARG", "give both --format and --path (or neither)", {
-      param: opts.format === undefined ? "--format" : "--path",
-    });
-  }
-  const { args, stop } = parseDataOptions({
-    format: opts.format,
-    path: opts.path,
-    attributes: opts.attributes,
-    skipInvalid: opts.skipInvalid,
-  });
-  return loadDataset(args).finally(stop);
-}
-
 async function indexFromModel(opts: IndexModelOptions): Promise<void> {
   const dir = opts.model as string;
   if (opts.out === undefined) {
@@ -124,7 +103,7 @@ async function indexFromModel(opts: IndexModelOptions): Promise<void> {
   const threads = toNumber(opts.threads, "--threads");
   const seed = toNumber(opts.seed, "--seed");
   const vocabs = readModelVocabs(dir);
-  const ds = await loadOptionalData(opts);
+  const ds = await loadOptionalDataset(opts);
   if (ds !== undefined) requireModelVocabs(ds, vocabs, dir);
 
   const handle = await openOfflineModel(dir, threads);
@@ -163,15 +142,15 @@ async function indexFromModel(opts: IndexModelOptions): Promise<void> {
       `item tower ${towerS.toFixed(2)} s, built in ${seconds.toFixed(2)} s → ${opts.out}\n`,
   );
   if (opts.kind === "hnsw") {
-    const q = toOptionalNumber(opts.recallQueries, "--recall-queries") ?? defaultRecallQueries(n, items.dim);
-    const exact = ExactIndex.build(items, { modelVersion: handle.version });
-    const countries =
-      ds === undefined ? undefined : { eligibility: catalogueCountries(ds), codes: restrictedCountries(ds) };
-    const r = measureRecall(index, exact, sampleQueries(items, q, seed), 10, countries);
+    const r = recallAgainstExact(index, items, {
+      queries: toOptionalNumber(opts.recallQueries, "--recall-queries"),
+      seed,
+      ds,
+    });
     const filtered =
-      r.filteredRecall === undefined
+      r.filteredRecall === undefined || ds === undefined
         ? ""
-        : `, with a country filter ${r.filteredRecall.toFixed(3)} (${countries?.codes.length} countries, round-robin)`;
+        : `, with a country filter ${r.filteredRecall.toFixed(3)} (${restrictedCountries(ds).length} countries, round-robin)`;
     process.stdout.write(
       `recall@10 vs exact: ${r.recall.toFixed(3)} over ${r.queries} item-embedding queries (ef ${index.manifest.params.efSearch})${filtered}\n`,
     );

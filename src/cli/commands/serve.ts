@@ -9,12 +9,11 @@
  */
 import type { Command } from "commander";
 import { CtxrecError } from "../../core/errors.ts";
-import { loadDataset } from "../../data/load.ts";
 import { type BundleSource, type ItemCountries, loadBundle } from "../../serve/bundle.ts";
 import { buildServer, reloadOnSignal } from "../../serve/server.ts";
 import { BundleHandle, bundleLoader } from "../../serve/swap.ts";
 import { createStoreCounters } from "../../store/featureStore.ts";
-import { parseDataOptions } from "../dataOptions.ts";
+import { loadOptionalDataset } from "../dataOptions.ts";
 import { toNumber, toOptionalNumber } from "../numbers.ts";
 
 interface ServeOptions {
@@ -45,29 +44,14 @@ function intOption(text: string, name: string, min: number, max: number): number
 
 /** The item countries of the data set named by the data flags, or undefined without them. */
 async function itemCountries(opts: ServeOptions): Promise<ItemCountries | undefined> {
-  if (opts.format === undefined && opts.path === undefined) return undefined;
-  if (opts.format === undefined || opts.path === undefined) {
-    throw new CtxrecError("CTXREC_ERR_ARG", "give both --format and --path (or neither)", {
-      param: opts.format === undefined ? "--format" : "--path",
-    });
-  }
-  const { args, stop } = parseDataOptions({
-    format: opts.format,
-    path: opts.path,
-    ...(opts.attributes !== undefined ? { attributes: opts.attributes } : {}),
-    ...(opts.skipInvalid ? { skipInvalid: true } : {}),
-  });
-  try {
-    const ds = await loadDataset(args);
-    return {
-      itemIds: ds.itemVocab.names,
-      offsets: ds.itemCountryOffsets,
-      countries: ds.itemCountries,
-      countryNames: ds.demographics.country.vocab.names,
-    };
-  } finally {
-    stop();
-  }
+  const ds = await loadOptionalDataset(opts);
+  if (ds === undefined) return undefined;
+  return {
+    itemIds: ds.itemVocab.names,
+    offsets: ds.itemCountryOffsets,
+    countries: ds.itemCountries,
+    countryNames: ds.demographics.country.vocab.names,
+  };
 }
 
 export function registerServeCommand(program: Command): void {

@@ -9,7 +9,6 @@ import { loadDataset } from "../../data/load.ts";
 import { initEngine } from "../../engine/backend.ts";
 import { evaluateLoo } from "../../eval/loo.ts";
 import { formatEvalTable } from "../../eval/result.ts";
-import { saveModel } from "../../model/artifact.ts";
 import {
   CONTEXT_PROJECTIONS,
   FUSIONS,
@@ -17,7 +16,7 @@ import {
   resolveModelConfig,
 } from "../../model/config.ts";
 import { createModelScorer } from "../../model/scorer.ts";
-import { exportOnnx } from "../../onnx/export.ts";
+import { saveTrainedModel } from "../../pipeline/trainModel.ts";
 import { TRAIN_DEFAULTS as D, resolveTrainArgs } from "../../train/trainArgs.ts";
 import { type TrainProgress, train } from "../../train/trainer.ts";
 import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
@@ -181,30 +180,17 @@ export function registerTrainCommand(program: Command): void {
           );
         },
       }).finally(() => bar.stop());
-      const metrics: Record<string, number> = {};
-      for (const [k, v] of Object.entries(result.validation?.metrics ?? {})) metrics[`validation/${k}`] = v;
+      const testMetrics: Record<string, number> = {};
       if (opts.test) {
         const test = await evaluateLoo(
           ds,
           createModelScorer(result.model, opts.context ? "ctxrec" : "ctxrec-baseline"),
         );
-        for (const [k, v] of Object.entries(test.metrics)) metrics[`test/${k}`] = v;
+        for (const [k, v] of Object.entries(test.metrics)) testMetrics[`test/${k}`] = v;
         process.stdout.write(formatEvalTable(test));
       }
-      const manifest = saveModel(opts.out, result.model, {
-        dataset: ds,
-        metrics,
-        training: {
-          args,
-          epochs: result.epochs,
-          bestEpoch: result.bestEpoch,
-          stopReason: result.stopReason,
-          trainMinutes: result.trainSeconds / 60,
-          history: result.history,
-        },
-      });
-      // ONNX exports for serving (a cross-attention head cannot run on one cached state: skipped).
-      if (result.model.fusion.cross === undefined) await exportOnnx(opts.out);
+      // Weights, manifest and the ONNX exports for serving (skipped for a cross-attention head).
+      const { manifest } = await saveTrainedModel(ds, opts.out, args, result, { extraMetrics: testMetrics });
       process.stdout.write(
         `trained ${result.epochs} epochs in ${(result.trainSeconds / 60).toFixed(1)} min (${result.stopReason}; kept epoch ${result.bestEpoch})\nwrote ${opts.out} version ${manifest.version.slice(0, 12)}\n`,
       );
