@@ -116,6 +116,7 @@ export * from "./model/artifact.ts";
 export * from "./model/config.ts";
 export { type ContextInput, contextLayer } from "./model/contextLayer.ts";
 export { encodeSequence, GAP_BUCKETS, gapBucket, type SequenceInput } from "./model/encoder.ts";
+export * from "./model/itemCountries.ts";
 export { type ItemFeatures, itemFeaturesOf } from "./model/itemFeatures.ts";
 export { allItemEmbeddings, itemTower } from "./model/itemTower.ts";
 export {
@@ -148,6 +149,7 @@ export {
   buildItemIndex,
   catalogueCountries,
   catalogueEmbeddings,
+  type ItemCountryCsr,
   type ItemIndexArgs,
   measureRecall,
   type RecallReport,
@@ -218,6 +220,7 @@ export {
   countryFilterForIndex,
   type ItemCountries,
   loadBundle,
+  modelItemCountries,
   type ServeBundle,
 } from "./serve/bundle.ts";
 export {

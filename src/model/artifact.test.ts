@@ -1,19 +1,23 @@
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CtxrecError } from "../core/errors.ts";
 import { Rng } from "../core/rng.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
 import { tempFolder } from "../data/testFiles.ts";
+import { Vocab } from "../data/vocab.ts";
 import { initEngine } from "../engine/backend.ts";
 import { buildHistoryBatch } from "../eval/history.ts";
 import { looTargets } from "../eval/loo.ts";
+import { readServingTables } from "../serve/tables.ts";
 import { loadModel, saveModel } from "./artifact.ts";
 import { resolveModelConfig } from "./config.ts";
 import { itemFeaturesOf } from "./itemFeatures.ts";
 import { allItemEmbeddings } from "./itemTower.ts";
 import { createModel, disposeModel } from "./model.ts";
 import { embedHistories } from "./scorer.ts";
-import { toyWorld } from "./testWorld.ts";
+import { stripItemCountries, toyWorld } from "./testWorld.ts";
 import { vocabSizesOf } from "./vocabSizes.ts";
 
 beforeAll(async () => {
@@ -89,6 +93,94 @@ describe("model artifact", () => {
       manifest.formatVersion = 99;
       writeFileSync(mFile, JSON.stringify(manifest));
       expectCode(() => loadModel(dir), "CTXREC_ERR_ARTIFACT_VERSION");
+    } finally {
+      disposeModel(m);
+      tmp.remove();
+    }
+  });
+
+  it("round-trips the item countries (weights.bin CSR + vocab.json countries), through loadModel and the no-tfjs reader", async () => {
+    const base = await toyWorld();
+    // Item codes 0 pad, 1 → [US], 2 → everywhere, 3 → [FR, US], 4..20 → everywhere (21 codes, 22 offsets).
+    const offsets = new Int32Array(base.itemVocab.names.length + 1);
+    offsets.set([0, 0, 1, 1, 3]);
+    offsets.fill(3, 5);
+    const names = ["<pad>", "<missing>", "US", "FR"];
+    const ds: CompiledDataset = {
+      ...base,
+      itemCountryOffsets: offsets,
+      itemCountries: new Int32Array([2, 3, 2]),
+      demographics: {
+        ...base.demographics,
+        country: { ...base.demographics.country, vocab: new Vocab(names) },
+      },
+    };
+    const m = createModel(cfg, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(13));
+    const tmp = tempFolder("ctxrec-artifact-");
+    try {
+      const dir = path.join(tmp.dir, "model");
+      saveModel(dir, m, { dataset: ds });
+      const loaded = loadModel(dir);
+      expect(loaded.vocabs.countries).toEqual(names);
+      expect(Array.from(loaded.itemCountries?.offsets ?? [])).toEqual(Array.from(offsets));
+      expect(Array.from(loaded.itemCountries?.countries ?? [])).toEqual([2, 3, 2]);
+      expect(loaded.itemCountries?.countryNames).toEqual(names);
+      const tables = readServingTables(dir);
+      expect(Array.from(tables.itemCountries?.offsets ?? [])).toEqual(Array.from(offsets));
+      expect(Array.from(tables.itemCountries?.countries ?? [])).toEqual([2, 3, 2]);
+      expect(tables.itemCountries?.countryNames).toEqual(names);
+      disposeModel(loaded.model);
+    } finally {
+      disposeModel(m);
+      tmp.remove();
+    }
+  });
+
+  it("loads a folder written before item countries were stored (countries undefined)", async () => {
+    const ds = await toyWorld();
+    const m = createModel(cfg, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(14));
+    const tmp = tempFolder("ctxrec-artifact-");
+    try {
+      const dir = path.join(tmp.dir, "model");
+      const fresh = saveModel(dir, m, { dataset: ds }).version;
+      const version = stripItemCountries(dir);
+      expect(version).not.toBe(fresh);
+      const loaded = loadModel(dir);
+      expect(loaded.manifest.version).toBe(version);
+      expect(loaded.itemCountries).toBeUndefined();
+      expect(loaded.vocabs.countries).toBeUndefined();
+      expect(Array.from(allItemEmbeddings(loaded.model.item, loaded.model.features))).toEqual(
+        Array.from(allItemEmbeddings(m.item, m.features)),
+      );
+      expect(readServingTables(dir).itemCountries).toBeUndefined();
+      disposeModel(loaded.model);
+    } finally {
+      disposeModel(m);
+      tmp.remove();
+    }
+  });
+
+  it("refuses item countries that are only partly stored (CORRUPT)", async () => {
+    const ds = await toyWorld();
+    const m = createModel(cfg, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(15));
+    const tmp = tempFolder("ctxrec-artifact-");
+    try {
+      const dir = path.join(tmp.dir, "model");
+      saveModel(dir, m, { dataset: ds });
+      // Drop only the vocabulary: the arrays are left without the names their codes refer to.
+      const mFile = path.join(dir, "manifest.json");
+      const vFile = path.join(dir, "vocab.json");
+      const manifest = JSON.parse(readFileSync(mFile, "utf8"));
+      const { countries: _c, ...vocabs } = JSON.parse(readFileSync(vFile, "utf8"));
+      writeFileSync(vFile, JSON.stringify(vocabs));
+      manifest.version = createHash("sha256")
+        .update(readFileSync(path.join(dir, "weights.bin")))
+        .update(readFileSync(vFile))
+        .update(JSON.stringify(manifest.config))
+        .digest("hex");
+      writeFileSync(mFile, JSON.stringify(manifest));
+      expectCode(() => loadModel(dir), "CTXREC_ERR_ARTIFACT_CORRUPT");
+      expectCode(() => readServingTables(dir), "CTXREC_ERR_ARTIFACT_CORRUPT");
     } finally {
       disposeModel(m);
       tmp.remove();

@@ -4,7 +4,10 @@
  *                  data fingerprint, metrics, training summary, createdAt, weight table
  *   weights.bin    little-endian float32 / int32 arrays back to back (8-byte aligned), named and
  *                  shaped by the manifest's weight table (dense variables, the id table, item features)
- *   vocab.json     the id vocabularies (items, categories, event types, demographic fields)
+ *   vocab.json     the id vocabularies (items, categories, event types, demographic fields, and the
+ *                  country vocabulary of the item countries)
+ * weights.bin also holds the item → country CSR (src/model/itemCountries.ts), so a model folder alone
+ * serves `filter.country`.
  * The version is sha256(weights.bin ‖ vocab.json ‖ canonical config): any change to a weight, a
  * vocabulary or the configuration gives another version. Written atomically: everything goes to a
  * temp folder beside the target, is fsynced, and replaces the target by rename. Loading checks the
@@ -29,10 +32,22 @@ import { Rng } from "../core/rng.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { DEMOGRAPHIC_FIELDS } from "../data/schema.ts";
 import { type ModelConfig, resolveModelConfig, type VocabSizes } from "./config.ts";
+import {
+  ITEM_COUNTRY_CODES,
+  ITEM_COUNTRY_OFFSETS,
+  itemCountriesFromArrays,
+  itemCountryArraysOf,
+  type ModelItemCountries,
+} from "./itemCountries.ts";
 import { withMax } from "./itemFeatures.ts";
 import { type CtxrecModel, createModel, modelVariables } from "./model.ts";
 
 export const MODEL_FORMAT = "ctxrec-model";
+/**
+ * Unchanged by the item countries (weights "items/countryOffsets", "items/countries" and
+ * vocab.json `countries`): they are additive, readers treat their absence as "countries unknown",
+ * so folders written before them still load.
+ */
 export const MODEL_FORMAT_VERSION = 1;
 
 /** One array in weights.bin. */
@@ -69,6 +84,11 @@ export interface ModelVocabs {
   categories: string[];
   types: string[];
   demographics: Record<string, string[]>;
+  /**
+   * The country vocabulary the stored item country codes refer to (the data set's, shared with the
+   * users' country); absent in folders written before item countries were stored.
+   */
+  countries?: string[];
 }
 
 export function vocabsOf(ds: CompiledDataset): ModelVocabs {
@@ -79,6 +99,7 @@ export function vocabsOf(ds: CompiledDataset): ModelVocabs {
     categories: ds.categoryVocab.names,
     types: ds.typeVocab.names,
     demographics,
+    countries: ds.demographics.country.vocab.names,
   };
 }
 
@@ -133,7 +154,7 @@ export interface SaveModelArgs {
 
 /** Writes the model folder atomically to `dir` (replacing it). Returns the manifest. */
 export function saveModel(dir: string, m: CtxrecModel, args: SaveModelArgs): ModelManifest {
-  const arrays = namedArrays(m);
+  const arrays = [...namedArrays(m), ...itemCountryArraysOf(args.dataset)];
   const entries: WeightEntry[] = [];
   let size = 0;
   for (const a of arrays) {
@@ -219,6 +240,8 @@ export interface LoadedModel {
   model: CtxrecModel;
   manifest: ModelManifest;
   vocabs: ModelVocabs;
+  /** Item eligibility by country; undefined for a folder written before it was stored. */
+  itemCountries: ModelItemCountries | undefined;
 }
 
 /** Loads a model folder, verifying the format version and the content hash. */
@@ -282,5 +305,12 @@ export function loadModel(dir: string): LoadedModel {
     tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
   }
   model.item.ids.values.set(get("item/ids"));
-  return { model, manifest, vocabs: JSON.parse(vocab.toString("utf8")) as ModelVocabs };
+  const vocabs = JSON.parse(vocab.toString("utf8")) as ModelVocabs;
+  const itemCountries = itemCountriesFromArrays(
+    arrays.get(ITEM_COUNTRY_OFFSETS) as Int32Array | undefined,
+    arrays.get(ITEM_COUNTRY_CODES) as Int32Array | undefined,
+    vocabs,
+    wFile,
+  );
+  return { model, manifest, vocabs, itemCountries };
 }

@@ -6,10 +6,15 @@
  * side information.
  */
 
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { Rng } from "../core/rng.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { loadDataset } from "../data/load.ts";
 import { tempFolder } from "../data/testFiles.ts";
+import type { ModelManifest, ModelVocabs } from "./artifact.ts";
+import { ITEM_COUNTRY_CODES, ITEM_COUNTRY_OFFSETS } from "./itemCountries.ts";
 
 export interface ToyWorldArgs {
   users?: number;
@@ -47,4 +52,34 @@ export async function toyWorld(a: ToyWorldArgs = {}): Promise<CompiledDataset> {
   } finally {
     tmp.remove();
   }
+}
+
+/**
+ * Rewrites the model folder `dir` as a folder written before item countries were stored: drops
+ * the two country arrays from weights.bin and its table and `countries` from vocab.json, and
+ * re-hashes the version (sha256 of weights.bin ‖ vocab.json ‖ JSON(config), as `saveModel`).
+ * Returns the new version.
+ */
+export function stripItemCountries(dir: string): string {
+  const mFile = path.join(dir, "manifest.json");
+  const wFile = path.join(dir, "weights.bin");
+  const vFile = path.join(dir, "vocab.json");
+  const manifest = JSON.parse(readFileSync(mFile, "utf8")) as ModelManifest;
+  const dropped = new Set([ITEM_COUNTRY_OFFSETS, ITEM_COUNTRY_CODES]);
+  const kept = manifest.weights.filter((w) => !dropped.has(w.name));
+  // The country arrays are written last: cut the file where the first of them began.
+  const cut = Math.min(...manifest.weights.filter((w) => dropped.has(w.name)).map((w) => w.offset));
+  const weights = readFileSync(wFile).subarray(0, cut);
+  const { countries: _dropped, ...vocabs } = JSON.parse(readFileSync(vFile, "utf8")) as ModelVocabs;
+  const vocab = Buffer.from(JSON.stringify(vocabs));
+  manifest.weights = kept;
+  manifest.version = createHash("sha256")
+    .update(weights)
+    .update(vocab)
+    .update(JSON.stringify(manifest.config))
+    .digest("hex");
+  writeFileSync(wFile, weights);
+  writeFileSync(vFile, vocab);
+  writeFileSync(mFile, JSON.stringify(manifest, null, 2));
+  return manifest.version;
 }

@@ -35,13 +35,29 @@ export function catalogueEmbeddings(
 }
 
 /**
- * Per-country eligibility over the index rows (row r = item code r + 1) from the data set's item
- * countries (CSR over item codes, `[N+2]` offsets with the padding row): the model artifact does
- * not hold countries.
+ * Item → country CSR over item codes as a model folder stores it (`ModelItemCountries`, read by
+ * `readServingTables`): `[N+2]` offsets with the padding row, and country codes.
  */
-export function catalogueCountries(ds: CompiledDataset): CountryEligibility {
+export interface ItemCountryCsr {
+  offsets: Int32Array;
+  countries: Int32Array;
+}
+
+/** The CSR of a data set or of a model folder. */
+function csrOf(src: CompiledDataset | ItemCountryCsr): ItemCountryCsr {
+  return "itemCountryOffsets" in src
+    ? { offsets: src.itemCountryOffsets, countries: src.itemCountries }
+    : src;
+}
+
+/**
+ * Per-country eligibility over the index rows (row r = item code r + 1) from the item countries of
+ * the data set or the model folder (CSR over item codes, `[N+2]` offsets with the padding row).
+ */
+export function catalogueCountries(src: CompiledDataset | ItemCountryCsr): CountryEligibility {
+  const c = csrOf(src);
   // Dropping offset 0 re-bases the CSR on item code 1 = row 0; the values stay absolute positions.
-  return new CountryEligibility(ds.itemCountryOffsets.subarray(1), ds.itemCountries);
+  return new CountryEligibility(c.offsets.subarray(1), c.countries);
 }
 
 /** Arguments of `buildItemIndex`: the kind plus HNSW's own arguments (ignored for "exact"). */
@@ -141,24 +157,30 @@ export function measureRecall(
 /**
  * Recall@`k` (default 10) of `index`, built over `items`, against exact search over the same items
  * (what `ctxrec index --model` and the pipeline's index stage report): `queries` item-embedding
- * queries (default `defaultRecallQueries`) drawn with `seed` (default 0); with `ds`, the data set
- * of the catalogue, also with each query filtered by one of its restricting countries in turn.
+ * queries (default `defaultRecallQueries`) drawn with `seed` (default 0); with `countries` (the
+ * model folder's item countries) or else `ds` (the data set of the catalogue), also with each query
+ * filtered by one of its restricting countries in turn.
  */
 export function recallAgainstExact(
   index: VectorIndex,
   items: ItemEmbeddings,
-  opts: { queries?: number; seed?: number; k?: number; ds?: CompiledDataset } = {},
+  opts: {
+    queries?: number;
+    seed?: number;
+    k?: number;
+    ds?: CompiledDataset;
+    countries?: ItemCountryCsr;
+  } = {},
 ): RecallReport {
   const exact = ExactIndex.build(items, { modelVersion: index.manifest.modelVersion });
   const q = opts.queries ?? defaultRecallQueries(items.ids.length, items.dim);
+  const src = opts.countries ?? opts.ds;
   const countries =
-    opts.ds === undefined
-      ? undefined
-      : { eligibility: catalogueCountries(opts.ds), codes: restrictedCountries(opts.ds) };
+    src === undefined ? undefined : { eligibility: catalogueCountries(src), codes: restrictedCountries(src) };
   return measureRecall(index, exact, sampleQueries(items, q, opts.seed ?? 0), opts.k ?? 10, countries);
 }
 
 /** Country codes that restrict at least one item (the filters that can differ from "everything"). */
-export function restrictedCountries(ds: CompiledDataset): number[] {
-  return [...new Set(ds.itemCountries)].sort((a, b) => a - b);
+export function restrictedCountries(src: CompiledDataset | ItemCountryCsr): number[] {
+  return [...new Set(csrOf(src).countries)].sort((a, b) => a - b);
 }

@@ -22,8 +22,9 @@ import { describeStoreUrl, parseStoreUrl } from "../store/url.ts";
 import { readServingTables, type ServingTables } from "./tables.ts";
 
 /**
- * Eligible countries per item, as a data set holds them (`CompiledDataset.itemCountryOffsets` /
- * `itemCountries` over its item codes, codes in its country vocabulary). The vocabularies travel
+ * Eligible countries per item, as a data set or a model folder holds them
+ * (`CompiledDataset.itemCountryOffsets` / `itemCountries`, or the model's `items/countryOffsets` /
+ * `items/countries`, over item codes, codes in the country vocabulary). The vocabularies travel
  * with the arrays, so the filter is right even for a model whose vocabularies differ.
  */
 export interface ItemCountries {
@@ -52,7 +53,10 @@ export interface BundleSource {
   indexPath: string;
   /** Feature store URL (`file:PATH` or `redis://…`). */
   storeUrl: string;
-  /** Item eligibility by country; without it `filter.country` cannot restrict anything. */
+  /**
+   * Item eligibility by country, overriding the model folder's (the data flags of `ctxrec serve`);
+   * without either, `filter.country` cannot restrict anything.
+   */
   itemCountries?: ItemCountries;
 }
 
@@ -74,7 +78,7 @@ export interface ServeBundle {
   readonly model: OnnxModelHandle;
   readonly index: VectorIndex;
   readonly store: FeatureStore;
-  /** Filters over the index rows; undefined when the item countries are unknown. */
+  /** Filters over the index rows; undefined when the item countries are unknown (neither given nor in the model). */
   readonly countryFilter: CountryFilter | undefined;
   /** `[d]` the encoder's state of an empty history: the cold-start path's h. */
   readonly emptyState: Float32Array;
@@ -110,6 +114,12 @@ export function countryFilterForIndex(ids: readonly string[], c: ItemCountries):
   // Codes 0 and 1 are padding and "missing" (optional vocabularies), never a country.
   for (let i = 2; i < c.countryNames.length; i++) codes.set(c.countryNames[i], i);
   return { eligibility: new CountryEligibility(offsets, Int32Array.from(out)), codes };
+}
+
+/** The model folder's own item countries, or undefined for a folder written before they were stored. */
+export function modelItemCountries(tables: ServingTables): ItemCountries | undefined {
+  const c = tables.itemCountries;
+  return c === undefined ? undefined : { itemIds: tables.itemIds, ...c };
 }
 
 /** Item ids of every index row. */
@@ -171,8 +181,9 @@ export async function loadBundle(src: BundleSource, opts: BundleOptions): Promis
       );
     }
     store = await openStoreFor(src, version, model.dim, opts);
+    const countries = src.itemCountries ?? modelItemCountries(tables);
     const countryFilter =
-      src.itemCountries !== undefined ? countryFilterForIndex(indexIds(index), src.itemCountries) : undefined;
+      countries !== undefined ? countryFilterForIndex(indexIds(index), countries) : undefined;
     // The cold-start state: the encoder over an empty history, computed once per bundle.
     const emptyState = await model.encoder.encode({
       B: 1,

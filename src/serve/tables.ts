@@ -1,7 +1,8 @@
 /**
  * The lookup tables a request needs from a model folder, read WITHOUT building the tfjs model:
  * the id vocabularies (string → code for items, categories and demographic values) and the item →
- * categories CSR the context rule (`contextFromItems`) reads. The service never touches tfjs; the
+ * categories CSR the context rule (`contextFromItems`) reads, and the item → country CSR
+ * `filter.country` reads (absent in model folders written before it was stored). The service never touches tfjs; the
  * numeric work runs in onnxruntime (src/onnx), so loading a model for serving costs a JSON parse and
  * three array copies, not a graph build.
  *
@@ -12,6 +13,12 @@ import path from "node:path";
 import { CtxrecError } from "../core/errors.ts";
 import { ageBucket } from "../data/dataset.ts";
 import { type ModelManifest, type ModelVocabs, readModelManifest } from "../model/artifact.ts";
+import {
+  ITEM_COUNTRY_CODES,
+  ITEM_COUNTRY_OFFSETS,
+  itemCountriesFromArrays,
+  type ModelItemCountries,
+} from "../model/itemCountries.ts";
 import type { ItemCategories } from "../train/context.ts";
 
 /** A string → code map built once per bundle (the vocabularies are arrays of names). */
@@ -30,6 +37,8 @@ export interface ServingTables {
   demographics: Record<string, CodeMap>;
   /** Item → categories CSR `[N + 1]`, `[Cn]`, `[Cn]`, as stored in the model artifact. */
   features: ItemCategories;
+  /** Item → country CSR over item codes; undefined for a folder written before it was stored. */
+  itemCountries: ModelItemCountries | undefined;
 }
 
 function codeMap(names: readonly string[], from: number): Map<string, number> {
@@ -106,6 +115,17 @@ export function readServingTables(dir: string): ServingTables {
     catIds: readArray(weights, manifest, "features/catIds", wFile) as Int32Array,
     catConf: readArray(weights, manifest, "features/catConf", wFile) as Float32Array,
   };
+  // Optional: older folders lack both arrays (itemCountriesFromArrays then returns undefined).
+  const optional = (name: string) =>
+    manifest.weights.some((w) => w.name === name)
+      ? (readArray(weights, manifest, name, wFile) as Int32Array)
+      : undefined;
+  const itemCountries = itemCountriesFromArrays(
+    optional(ITEM_COUNTRY_OFFSETS),
+    optional(ITEM_COUNTRY_CODES),
+    vocabs,
+    wFile,
+  );
   const demographics: Record<string, CodeMap> = {};
   // Codes 0 (padding) and 1 (missing) are not values a request may name.
   for (const field of servedDemographicFields(manifest))
@@ -117,6 +137,7 @@ export function readServingTables(dir: string): ServingTables {
     categories: codeMap(vocabs.categories, 1),
     demographics,
     features,
+    itemCountries,
   };
 }
 

@@ -4,9 +4,10 @@
  * manifest carries the model version, writes it atomically, and prints the build time and ANN
  * recall@10 against exact search on the built index.
  *
- * Item countries (for the eligibility filter) are catalogue data the model artifact does not hold;
- * give the data flags (`--format … --path …`, the data the model was trained on) to check the item
- * ids against the model and to measure filtered recall as well.
+ * Item countries (for the filtered recall) come from the model folder. The optional data flags
+ * (`--format … --path …`, the data the model was trained on) check the item ids against the model
+ * and override its countries; a model folder written before item countries were stored needs them
+ * for the filtered recall.
  */
 import { type Command, Option } from "commander";
 import { CtxrecError } from "../../core/errors.ts";
@@ -21,6 +22,7 @@ import {
 } from "../../offline/itemIndex.ts";
 import { readModelVocabs, requireModelVocabs } from "../../offline/modelData.ts";
 import { openOfflineModel } from "../../offline/openModel.ts";
+import { readServingTables } from "../../serve/tables.ts";
 import { loadOptionalDataset } from "../dataOptions.ts";
 import { formatCount, toNumber, toOptionalNumber } from "../numbers.ts";
 import { progressBar } from "../progress.ts";
@@ -76,8 +78,8 @@ export function registerIndexModelAction(program: Command, indexCmd: Command): v
     .addOption(
       new Option(
         "--format <format>",
-        "optional data flags (the model's training data): check item ids and report recall per country filter; " +
-          "item countries are not in the model artifact",
+        "optional data flags (the model's training data): check item ids; its item countries override the " +
+          "model's for the filtered recall",
       ).choices([...DATA_FORMATS]),
     )
     .option("--path <path>", "optional: data folder or file, with --format")
@@ -105,6 +107,8 @@ async function indexFromModel(opts: IndexModelOptions): Promise<void> {
   const vocabs = readModelVocabs(dir);
   const ds = await loadOptionalDataset(opts);
   if (ds !== undefined) requireModelVocabs(ds, vocabs, dir);
+  // The model's own item countries (no tfjs); the data flags, checked above, override them.
+  const countries = ds === undefined ? readServingTables(dir).itemCountries : undefined;
 
   const handle = await openOfflineModel(dir, threads);
   let vectors: Float32Array;
@@ -146,11 +150,13 @@ async function indexFromModel(opts: IndexModelOptions): Promise<void> {
       queries: toOptionalNumber(opts.recallQueries, "--recall-queries"),
       seed,
       ds,
+      countries,
     });
+    const csr = countries ?? ds;
     const filtered =
-      r.filteredRecall === undefined || ds === undefined
+      r.filteredRecall === undefined || csr === undefined
         ? ""
-        : `, with a country filter ${r.filteredRecall.toFixed(3)} (${restrictedCountries(ds).length} countries, round-robin)`;
+        : `, with a country filter ${r.filteredRecall.toFixed(3)} (${restrictedCountries(csr).length} countries, round-robin)`;
     process.stdout.write(
       `recall@10 vs exact: ${r.recall.toFixed(3)} over ${r.queries} item-embedding queries (ef ${index.manifest.params.efSearch})${filtered}\n`,
     );

@@ -4,8 +4,10 @@
  * store's active version, all checked to agree), listens, reloads on SIGHUP (or POST /admin/reload
  * from loopback), and closes cleanly on SIGINT/SIGTERM.
  *
- * Item countries (for `filter.country`) are not in the model or index artifacts: pass the data set
- * with the optional data flags (`--format`/`--path`, as `ctxrec data stats`) to enable the filter.
+ * Item countries (for `filter.country`) come from the model folder (saved with it by `ctxrec train`).
+ * The optional data flags (`--format`/`--path`, as `ctxrec data stats`) override them with a data
+ * set's, matched to the index rows by item id; a model folder written before item countries were
+ * stored needs them for the filter.
  */
 import type { Command } from "commander";
 import { CtxrecError } from "../../core/errors.ts";
@@ -42,7 +44,7 @@ function intOption(text: string, name: string, min: number, max: number): number
   return v;
 }
 
-/** The item countries of the data set named by the data flags, or undefined without them. */
+/** The item countries of the data set named by the data flags (the override), or undefined without them. */
 async function itemCountries(opts: ServeOptions): Promise<ItemCountries | undefined> {
   const ds = await loadOptionalDataset(opts);
   if (ds === undefined) return undefined;
@@ -72,7 +74,10 @@ export function registerServeCommand(program: Command): void {
     .option("--threads <n>", "onnxruntime intra-op threads for the cold-start encoder run", "1")
     .option("--ef-search <n>", "HNSW ef at query time (default: the index artifact's)")
     .option("--log-level <level>", "pino level: fatal, error, warn, info, debug", "info")
-    .option("--format <format>", "optional: data set format, to read item countries for filter.country")
+    .option(
+      "--format <format>",
+      "optional: data set format, whose item countries override the model's for filter.country",
+    )
     .option("--path <path>", "optional: data set path (with --format)")
     .option("--attributes <file>", "optional: s3rec attributes file (with --format s3rec)")
     .option("--skip-invalid", "optional: skip invalid data rows while reading item countries")
@@ -100,7 +105,8 @@ export function registerServeCommand(program: Command): void {
           modelVersion: b.modelVersion,
           index: { kind: b.index.manifest.kind, size: b.index.size },
           store: b.store.versionOf(),
-          countryFilter: b.countryFilter !== undefined,
+          countryFilter:
+            b.countryFilter === undefined ? "none" : countries !== undefined ? "data flags" : "model",
         },
         "ctxrec serve listening",
       );
