@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeServeFixture, type ServeFixture } from "../src/serve/testBundle.ts";
+import { generateWorld } from "../src/synth/generate.ts";
 import { ctxrec, repoRoot } from "./cli.ts";
 
 let fx: ServeFixture;
@@ -90,6 +91,28 @@ describe("ctxrec serve", () => {
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
     }
+  });
+
+  it("refuses data flags whose items are not the model's (the country override must fit the catalogue)", async () => {
+    const other = path.join(fx.root, "other-world");
+    await generateWorld({ preset: "tiny", seed: 13, outDir: other, overrides: { items: 150 } });
+    const r = ctxrec([
+      "serve",
+      "--model",
+      fx.modelDir,
+      "--index",
+      fx.hnswPath,
+      "--store",
+      fx.storeUrl,
+      "--port",
+      "0",
+      "--format",
+      "jsonl",
+      "--path",
+      other,
+    ]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/CTXREC_ERR_DATA_UNKNOWN_ID/);
   });
 
   it("refuses to start with an index that is not an index file, naming it", () => {

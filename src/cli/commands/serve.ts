@@ -11,6 +11,7 @@
  */
 import type { Command } from "commander";
 import { CtxrecError } from "../../core/errors.ts";
+import { readModelVocabs, requireModelVocabs } from "../../offline/modelData.ts";
 import { type BundleSource, type ItemCountries, loadBundle } from "../../serve/bundle.ts";
 import { buildServer, reloadOnSignal } from "../../serve/server.ts";
 import { BundleHandle, bundleLoader } from "../../serve/swap.ts";
@@ -48,6 +49,8 @@ function intOption(text: string, name: string, min: number, max: number): number
 async function itemCountries(opts: ServeOptions): Promise<ItemCountries | undefined> {
   const ds = await loadOptionalDataset(opts);
   if (ds === undefined) return undefined;
+  // The override must describe the model's catalogue, as `index --model` requires.
+  requireModelVocabs(ds, readModelVocabs(opts.model), opts.model);
   return {
     itemIds: ds.itemVocab.names,
     offsets: ds.itemCountryOffsets,
