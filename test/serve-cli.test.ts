@@ -39,6 +39,11 @@ function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
+/** `--model/--index/--store/--port 0` of the fixture, then `extra`. */
+function serveArgs(...extra: string[]): string[] {
+  return ["--model", fx.modelDir, "--index", fx.hnswPath, "--store", fx.storeUrl, "--port", "0", ...extra];
+}
+
 async function waitFor(check: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (await check()) return;
@@ -49,22 +54,9 @@ async function waitFor(check: () => Promise<boolean>): Promise<void> {
 
 describe("ctxrec serve", () => {
   it("answers over HTTP, reloads on SIGHUP and exits 0 on SIGTERM", async () => {
-    const { child, url } = await start([
-      "--model",
-      fx.modelDir,
-      "--index",
-      fx.hnswPath,
-      "--store",
-      fx.storeUrl,
-      "--port",
-      "0",
-      "--log-level",
-      "warn",
-      "--format",
-      "jsonl",
-      "--path",
-      path.join(fx.root, "world"),
-    ]);
+    const { child, url } = await start(
+      serveArgs("--log-level", "warn", "--format", "jsonl", "--path", path.join(fx.root, "world")),
+    );
     try {
       const r = await fetch(`${url}/v1/candidates`, {
         method: "POST",
@@ -96,21 +88,7 @@ describe("ctxrec serve", () => {
   it("refuses data flags whose items are not the model's (the country override must fit the catalogue)", async () => {
     const other = path.join(fx.root, "other-world");
     await generateWorld({ preset: "tiny", seed: 13, outDir: other, overrides: { items: 150 } });
-    const r = ctxrec([
-      "serve",
-      "--model",
-      fx.modelDir,
-      "--index",
-      fx.hnswPath,
-      "--store",
-      fx.storeUrl,
-      "--port",
-      "0",
-      "--format",
-      "jsonl",
-      "--path",
-      other,
-    ]);
+    const r = ctxrec(["serve", ...serveArgs("--format", "jsonl", "--path", other)]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/CTXREC_ERR_DATA_UNKNOWN_ID/);
   });

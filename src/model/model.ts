@@ -115,7 +115,7 @@ export function fuseStates(
   let c: tf.Tensor2D | undefined;
   if (m.context !== undefined) {
     if (ctx === undefined)
-      throw new Error("userStates: the model has a context layer but no context was given");
+      throw new Error("fuseStates: the model has a context layer but no context was given");
     c = contextLayer(m.context, ctx.input, ctx.demographics, rng);
   }
   const u = fuse(m.fusion, h, c, frozenShared);

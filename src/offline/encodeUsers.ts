@@ -21,6 +21,8 @@ import { sequenceBatch } from "../model/sequences.ts";
 // Type only: the offline batch takes any encoder, without loading onnxruntime.
 import type { EncoderInput } from "../onnx/runtime.ts";
 import type { FeatureStore, StateEntry } from "../store/featureStore.ts";
+import { openFeatureStore } from "../store/open.ts";
+import type { StoreUrl } from "../store/url.ts";
 import { newestEventTime, usersToEncode } from "./users.ts";
 
 /**
@@ -203,4 +205,36 @@ function countWithoutEvents(ds: CompiledDataset): number {
   let n = 0;
   for (let u = 1; u < ds.offsets.length - 1; u++) if (ds.offsets[u + 1] === ds.offsets[u]) n++;
   return n;
+}
+
+/** An encoder with what the store needs to know of its model (an `OnnxModelHandle` is one). */
+export interface VersionedEncoder {
+  version: string;
+  dim: number;
+  maxLen: number;
+  encoder: StateEncoder;
+}
+
+/**
+ * Opens the store at `url` in "write" mode for `model`'s version and width, runs `encodeUsers`,
+ * and closes the store; also returns the store's active version after the run.
+ */
+export async function encodeIntoStore(
+  ds: CompiledDataset,
+  model: VersionedEncoder,
+  url: string | StoreUrl,
+  args: Omit<EncodeUsersArgs, "modelVersion" | "dim" | "maxLen"> = {},
+): Promise<EncodeReport & { activeVersion: string | undefined }> {
+  const store = await openFeatureStore(url, { modelVersion: model.version, dim: model.dim, mode: "write" });
+  try {
+    const report = await encodeUsers(ds, model.encoder, store, {
+      ...args,
+      modelVersion: model.version,
+      dim: model.dim,
+      maxLen: model.maxLen,
+    });
+    return { ...report, activeVersion: await store.activeVersion() };
+  } finally {
+    await store.close();
+  }
 }

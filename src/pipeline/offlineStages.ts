@@ -4,10 +4,9 @@
  * `ctxrec index --model` do, without the CLI around them).
  */
 import type { CompiledDataset } from "../data/dataset.ts";
-import { type EncodeReport, encodeUsers } from "../offline/encodeUsers.ts";
+import { type EncodeReport, encodeIntoStore } from "../offline/encodeUsers.ts";
 import { buildItemIndex, catalogueEmbeddings, recallAgainstExact } from "../offline/itemIndex.ts";
 import { openOnnxModel } from "../onnx/runtime.ts";
-import { openFeatureStore } from "../store/open.ts";
 import type { StageProgress } from "./stages.ts";
 
 /** onnxruntime / usearch threads: the machine the demo targets has 2 cores. */
@@ -22,22 +21,8 @@ export async function encodeToStore(
 ): Promise<EncodeReport & { modelVersion: string }> {
   const handle = await openOnnxModel(modelDir, { threads: THREADS });
   try {
-    const store = await openFeatureStore(storeUrl, {
-      modelVersion: handle.version,
-      dim: handle.dim,
-      mode: "write",
-    });
-    try {
-      const report = await encodeUsers(ds, handle.encoder, store, {
-        modelVersion: handle.version,
-        dim: handle.dim,
-        maxLen: handle.maxLen,
-        onProgress: progress,
-      });
-      return { ...report, modelVersion: handle.version };
-    } finally {
-      await store.close();
-    }
+    const report = await encodeIntoStore(ds, handle, storeUrl, { onProgress: progress });
+    return { ...report, modelVersion: handle.version };
   } finally {
     await handle.close();
   }

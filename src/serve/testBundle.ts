@@ -1,7 +1,7 @@
 /**
  * Test helper (not exported from the package): a complete serving setup on a tiny synthetic world,
  * built in a few seconds: a model with seeded (untrained) weights saved as an artifact and exported
- * to ONNX, every user's state encoded into a `file:` store with the ONNX encoder (`encodeUsers`, what
+ * to ONNX, every user's state encoded into a `file:` store with the ONNX encoder (`encodeIntoStore`, what
  * `ctxrec encode` runs) and activated, and exact and HNSW indexes over the ONNX item tower.
  * Untrained weights are enough: the tests check plumbing and parity, not quality.
  */
@@ -20,10 +20,9 @@ import { type ModelConfigOverrides, resolveModelConfig } from "../model/config.t
 import { itemFeaturesOf } from "../model/itemFeatures.ts";
 import { type CtxrecModel, createModel } from "../model/model.ts";
 import { vocabSizesOf } from "../model/vocabSizes.ts";
-import { encodeUsers } from "../offline/encodeUsers.ts";
+import { encodeIntoStore } from "../offline/encodeUsers.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { openOnnxModel } from "../onnx/runtime.ts";
-import { openFeatureStore } from "../store/open.ts";
 import { generateWorld } from "../synth/generate.ts";
 import type { ItemCountries } from "./bundle.ts";
 
@@ -85,21 +84,7 @@ export async function publishModel(
 ): Promise<ItemEmbeddings> {
   const onnx = await openOnnxModel(modelDir);
   try {
-    const store = await openFeatureStore(storeUrl, {
-      modelVersion: onnx.version,
-      dim: onnx.dim,
-      mode: "write",
-    });
-    try {
-      await encodeUsers(ds, onnx.encoder, store, {
-        modelVersion: onnx.version,
-        dim: onnx.dim,
-        maxLen: onnx.maxLen,
-        activate: true,
-      });
-    } finally {
-      await store.close();
-    }
+    await encodeIntoStore(ds, onnx, storeUrl, { activate: true });
     const all = await onnx.itemTower.embedAll();
     // Row 0 is padding: index rows are items 1..N.
     const items: ItemEmbeddings = {

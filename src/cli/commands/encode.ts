@@ -13,11 +13,10 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { loadDataset } from "../../data/load.ts";
-import { encodeUsers } from "../../offline/encodeUsers.ts";
+import { encodeIntoStore } from "../../offline/encodeUsers.ts";
 import { readModelVocabs, requireModelVocabs } from "../../offline/modelData.ts";
 import { openOfflineModel } from "../../offline/openModel.ts";
 import { parseSinceTime } from "../../offline/users.ts";
-import { openFeatureStore } from "../../store/open.ts";
 import { describeStoreUrl, parseStoreUrl } from "../../store/url.ts";
 import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
 import { formatCount, toNumber } from "../numbers.ts";
@@ -83,36 +82,24 @@ export function registerEncodeCommand(program: Command): void {
       requireModelVocabs(ds, vocabs, opts.model);
       const handle = await openOfflineModel(opts.model, threads);
       try {
-        const store = await openFeatureStore(url, {
-          modelVersion: handle.version,
-          dim: handle.dim,
-          mode: "write",
-        });
-        try {
-          const bar = encodeBar();
-          const r = await encodeUsers(ds, handle.encoder, store, {
-            modelVersion: handle.version,
-            dim: handle.dim,
-            maxLen: handle.maxLen,
-            batchSize,
-            since,
-            onProgress: (done, total) => bar.update(done, total),
-          }).finally(() => bar.stop());
-          const active = await store.activeVersion();
-          process.stdout.write(
-            `encoded ${formatCount(r.encoded)} users (${formatCount(r.upToDate)} already up to date, ` +
-              `${formatCount(r.withoutEvents)} without events) in ${r.seconds.toFixed(2)} s: ` +
-              `${formatCount(Math.round(r.usersPerSecond))} users/s, model ${handle.version.slice(0, 12)}, ` +
-              `d=${handle.dim}, L=${handle.maxLen} → ${describeStoreUrl(url)}\n`,
-          );
-          process.stdout.write(
-            r.activated
-              ? `active version: ${handle.version}\n`
-              : `active version unchanged: ${active ?? "none"}${active === handle.version ? "" : " (run without --since to fill and activate this version)"}\n`,
-          );
-        } finally {
-          await store.close();
-        }
+        const bar = encodeBar();
+        const r = await encodeIntoStore(ds, handle, url, {
+          batchSize,
+          since,
+          onProgress: (done, total) => bar.update(done, total),
+        }).finally(() => bar.stop());
+        const active = r.activeVersion;
+        process.stdout.write(
+          `encoded ${formatCount(r.encoded)} users (${formatCount(r.upToDate)} already up to date, ` +
+            `${formatCount(r.withoutEvents)} without events) in ${r.seconds.toFixed(2)} s: ` +
+            `${formatCount(Math.round(r.usersPerSecond))} users/s, model ${handle.version.slice(0, 12)}, ` +
+            `d=${handle.dim}, L=${handle.maxLen} → ${describeStoreUrl(url)}\n`,
+        );
+        process.stdout.write(
+          r.activated
+            ? `active version: ${handle.version}\n`
+            : `active version unchanged: ${active ?? "none"}${active === handle.version ? "" : " (run without --since to fill and activate this version)"}\n`,
+        );
       } finally {
         await handle.close();
       }
