@@ -38,10 +38,21 @@ export interface ModelPair {
 export interface ModelLift {
   recall_ratio: number | null;
   relevance_lift_pct: number | null;
+  /**
+   * Lift of the mean relevance. The original claims a median lift, but when most candidates of
+   * both models share no category with the subject both medians are 0 and that lift is undefined;
+   * the mean still shows how far the context pulls the candidates toward the subject.
+   */
+  relevance_mean_lift_pct: number | null;
   delivered_ratio: number | null;
 }
 
-export const LIFT_KEYS = ["recall_ratio", "relevance_lift_pct", "delivered_ratio"] as const;
+export const LIFT_KEYS = [
+  "recall_ratio",
+  "relevance_lift_pct",
+  "relevance_mean_lift_pct",
+  "delivered_ratio",
+] as const;
 
 /** Contextual vs baseline in a report that holds both model CGs. */
 export function modelLift(report: ReferenceFunnelReport): ModelLift {
@@ -54,10 +65,11 @@ export function modelLift(report: ReferenceFunnelReport): ModelLift {
   };
   const c = get(MODEL_CG.contextual);
   const b = get(MODEL_CG.baseline);
-  const rel = ratio(c.relevanceMedian, b.relevanceMedian);
+  const pct = (x: number | null) => (x === null ? null : (x - 1) * 100);
   return {
     recall_ratio: ratio(c.recallAtK, b.recallAtK),
-    relevance_lift_pct: rel === null ? null : (rel - 1) * 100,
+    relevance_lift_pct: pct(ratio(c.relevanceMedian, b.relevanceMedian)),
+    relevance_mean_lift_pct: pct(ratio(c.relevanceMean, b.relevanceMean)),
     delivered_ratio: ratio(c.deliveredShare, b.deliveredShare),
   };
 }

@@ -56,6 +56,10 @@ describe("runFunnelSweep", () => {
       expect(m?.oracle["recall@10"]).toBeGreaterThan(m?.random["recall@10"] ?? 1);
     }
     expect(formatSweepTables(a, a)).toMatch(/related, r = 1/);
+    // The settings both models trained with travel with the result (a reader can rerun them).
+    expect(a.training.contextualModel.context.enabled).toBe(true);
+    expect(a.training.train).toMatchObject({ epochs: 1, uniformNegatives: 32 });
+    expect(a.training.train).not.toHaveProperty("seed");
 
     const b = await runFunnelSweep(base("b", [1], [1]));
     expect(b.runs[0].surfaces).toEqual(a.runs.find((x) => x.seed === 1 && x.r === 1)?.surfaces);

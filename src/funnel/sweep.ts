@@ -17,11 +17,11 @@ import type { CompiledDataset } from "../data/dataset.ts";
 import { loadDataset } from "../data/load.ts";
 import { initEngine } from "../engine/backend.ts";
 import { saveModel } from "../model/artifact.ts";
-import { type ModelConfigOverrides, resolveModelConfig } from "../model/config.ts";
+import { type ModelConfig, type ModelConfigOverrides, resolveModelConfig } from "../model/config.ts";
 import { generateWorld } from "../synth/generate.ts";
 import type { ParamOverrides } from "../synth/params.ts";
 import { readWorld } from "../synth/read.ts";
-import { resolveTrainArgs, type TrainArgsOverrides } from "../train/trainArgs.ts";
+import { resolveTrainArgs, type TrainArgs, type TrainArgsOverrides } from "../train/trainArgs.ts";
 import { train } from "../train/trainer.ts";
 import { type ModelLift, type ModelPair, modelLift, runModelFunnel } from "./modelFunnel.ts";
 import { funnelMetricsJson } from "./report.ts";
@@ -82,6 +82,8 @@ export interface FunnelSweepResult {
   noise: number;
   surfaces: Surface[];
   cgs: string[];
+  /** What both models were trained with (the seed is each run's), so a reader can rerun them. */
+  training: { contextualModel: ModelConfig; train: Omit<TrainArgs, "seed"> };
   runs: SweepRun[];
   summary: SweepSummary["summary"];
   lift: SweepSummary["lift"];
@@ -199,6 +201,13 @@ export async function runFunnelSweep(args: FunnelSweepArgs): Promise<FunnelSweep
     noise,
     surfaces,
     cgs,
+    training: {
+      contextualModel: resolveModelConfig({
+        ...args.model,
+        context: { ...args.model?.context, enabled: true },
+      }),
+      train: (({ seed: _seed, ...rest }) => rest)(resolveTrainArgs({ ...args.train, seed: 0 })),
+    },
     runs,
     summary,
     lift,

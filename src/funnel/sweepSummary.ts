@@ -10,7 +10,13 @@ import type { SweepRun } from "./sweep.ts";
 
 /** The metric keys summarised per CG (the issue's four). */
 export function sweepMetricKeys(k: number): string[] {
-  return [`recall@${k}`, "relevance_median", "survival_impression_share", "survival_delivered_share"];
+  return [
+    `recall@${k}`,
+    "relevance_median",
+    "relevance_mean",
+    "survival_impression_share",
+    "survival_delivered_share",
+  ];
 }
 
 /** `String(r)` keys ("0", "0.25", "1"): how r values name their entries in the JSON. */
@@ -28,7 +34,7 @@ export interface SweepGrid {
 export interface SweepSummary {
   /** summary[surface][r][cg][metric]. */
   summary: Record<string, Record<string, Record<string, Record<string, Interval>>>>;
-  /** lift[surface][r][recall_ratio | relevance_lift_pct | delivered_ratio]. */
+  /** lift[surface][r][recall_ratio | relevance_lift_pct | relevance_mean_lift_pct | delivered_ratio]. */
   lift: Record<string, Record<string, Record<keyof ModelLift, Interval>>>;
 }
 
@@ -77,7 +83,13 @@ function table(headers: string[], rows: string[][]): string {
 /** The readable sweep report: one table per (surface, r), then the lift table per surface. */
 export function formatSweepTables(s: SweepSummary, grid: SweepGrid): string {
   const keys = sweepMetricKeys(grid.k);
-  const heads = [`recall@${grid.k}`, "relevance median", "impression share", "delivered share"];
+  const heads = [
+    `recall@${grid.k}`,
+    "relevance median",
+    "relevance mean",
+    "impression share",
+    "delivered share",
+  ];
   const out: string[] = [
     `mean [95% t interval] over ${grid.seeds.length} seed(s) (${grid.seeds.join(", ")})`,
   ];
@@ -95,13 +107,14 @@ export function formatSweepTables(s: SweepSummary, grid: SweepGrid): string {
     out.push(`\n${surface}: ${MODEL_CG.contextual} over ${MODEL_CG.baseline}`);
     out.push(
       table(
-        ["r", "recall ratio", "relevance lift %", "delivered ratio"],
+        ["r", "recall ratio", "relevance lift % (median)", "relevance lift % (mean)", "delivered ratio"],
         grid.rs.map((r) => {
           const l = s.lift[surface]?.[rKey(r)];
           return [
             String(r),
             cell(l?.recall_ratio, 3),
             cell(l?.relevance_lift_pct, 1),
+            cell(l?.relevance_mean_lift_pct, 1),
             cell(l?.delivered_ratio, 3),
           ];
         }),

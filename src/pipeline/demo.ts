@@ -232,7 +232,7 @@ export async function runDemo(args: DemoArgs, hooks: StageHooks = {}): Promise<D
       const f = (x: number | null | undefined, d: number) => (x == null ? "—" : x.toFixed(d));
       return {
         value: r,
-        summary: `Related-Items: ctxrec over baseline recall ×${f(lift?.recall_ratio, 2)}, relevance ${f(lift?.relevance_lift_pct, 0)}%, delivered ×${f(lift?.delivered_ratio, 2)}`,
+        summary: `Related-Items: ctxrec over baseline recall ×${f(lift?.recall_ratio, 2)}, relevance median ${f(lift?.relevance_lift_pct, 0)}% / mean ${f(lift?.relevance_mean_lift_pct, 0)}%, delivered ×${f(lift?.delivered_ratio, 2)}`,
       };
     });
 
@@ -273,6 +273,7 @@ export async function runDemo(args: DemoArgs, hooks: StageHooks = {}): Promise<D
         "stale/fresh/ndcg@10": stale.metrics.fresh["ndcg@10"],
         "funnel/related/recall_ratio": related?.lift.recall_ratio ?? null,
         "funnel/related/relevance_lift_pct": related?.lift.relevance_lift_pct ?? null,
+        "funnel/related/relevance_mean_lift_pct": related?.lift.relevance_mean_lift_pct ?? null,
         "funnel/related/delivered_ratio": related?.lift.delivered_ratio ?? null,
       },
       serveCommand,

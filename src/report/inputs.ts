@@ -95,7 +95,7 @@ export const sweepSchema = z.object({
     z.string(),
     z.record(z.string(), z.record(z.string(), z.record(z.string(), intervalSchema))),
   ),
-  /** lift[surface][String(r)][recall_ratio | relevance_lift_pct | delivered_ratio]. */
+  /** lift[surface][String(r)][recall_ratio | relevance_lift_pct | relevance_mean_lift_pct | delivered_ratio]. */
   lift: z.record(z.string(), z.record(z.string(), z.record(z.string(), intervalSchema))).optional(),
 });
 export type SweepInput = z.infer<typeof sweepSchema>;

@@ -478,5 +478,5 @@ async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
 /** One line: the contextual model's lift over the baseline. */
 function formatLift(l: ModelLift): string {
   const f = (x: number | null, d: number) => (x === null ? "—" : x.toFixed(d));
-  return `${MODEL_CG.contextual} over ${MODEL_CG.baseline}: recall ×${f(l.recall_ratio, 3)}, relevance ${f(l.relevance_lift_pct, 1)}%, delivered ×${f(l.delivered_ratio, 3)}`;
+  return `${MODEL_CG.contextual} over ${MODEL_CG.baseline}: recall ×${f(l.recall_ratio, 3)}, relevance ${f(l.relevance_lift_pct, 1)}% (median) / ${f(l.relevance_mean_lift_pct, 1)}% (mean), delivered ×${f(l.delivered_ratio, 3)}`;
 }

@@ -11,9 +11,15 @@ import { CtxrecError } from "../../core/errors.ts";
 import { runFunnelSweep } from "../../funnel/sweep.ts";
 import { formatSweepTables } from "../../funnel/sweepSummary.ts";
 import { PRESET_NAMES } from "../../synth/params.ts";
+import {
+  addContextTrainingOptions,
+  type ContextTrainingOptionValues,
+  contextModelOverrides,
+  contextTrainOverrides,
+} from "../contextTrainingOptions.ts";
 import { toNumber, toOptionalNumber } from "../numbers.ts";
 
-interface SweepOptions {
+interface SweepOptions extends ContextTrainingOptionValues {
   r: string;
   seeds: string;
   preset: string;
@@ -47,8 +53,7 @@ function numberList(text: string, flag: string): number[] {
 }
 
 export function registerFunnelSweepCommand(program: Command): void {
-  program
-    .command("funnel-sweep")
+  addContextTrainingOptions(program.command("funnel-sweep"))
     .description(
       "funnel protocol over context strengths r and seeds: trains the contextual model and the baseline per world, reports means with 95% intervals",
     )
@@ -81,13 +86,16 @@ export function registerFunnelSweepCommand(program: Command): void {
         outDir: opts.out,
         model: {
           encoder: drop({ dim, blocks: num(opts.blocks, "--blocks"), maxLen: num(opts.maxLen, "--max-len") }),
-          context: drop({ dim }),
+          context: { ...contextModelOverrides(opts), ...drop({ dim }) },
         },
-        train: drop({
-          maxMinutes: toNumber(opts.maxMinutes, "--max-minutes"),
-          epochs: toNumber(opts.epochs, "--epochs"),
-          uniformNegatives: num(opts.negatives, "--negatives"),
-        }),
+        train: {
+          ...contextTrainOverrides(opts),
+          ...drop({
+            maxMinutes: toNumber(opts.maxMinutes, "--max-minutes"),
+            epochs: toNumber(opts.epochs, "--epochs"),
+            uniformNegatives: num(opts.negatives, "--negatives"),
+          }),
+        },
         funnel: drop({
           k: num(opts.k, "--k"),
           slots: num(opts.slots, "--slots"),

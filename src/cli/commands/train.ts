@@ -9,20 +9,21 @@ import { loadDataset } from "../../data/load.ts";
 import { initEngine } from "../../engine/backend.ts";
 import { evaluateLoo } from "../../eval/loo.ts";
 import { formatEvalTable } from "../../eval/result.ts";
-import {
-  CONTEXT_PROJECTIONS,
-  FUSIONS,
-  type ModelConfigOverrides,
-  resolveModelConfig,
-} from "../../model/config.ts";
+import { FUSIONS, type ModelConfigOverrides, resolveModelConfig } from "../../model/config.ts";
 import { createModelScorer } from "../../model/scorer.ts";
 import { saveTrainedModel } from "../../pipeline/trainModel.ts";
 import { TRAIN_DEFAULTS as D, resolveTrainArgs } from "../../train/trainArgs.ts";
 import { type TrainProgress, train } from "../../train/trainer.ts";
+import {
+  addContextTrainingOptions,
+  type ContextTrainingOptionValues,
+  contextModelOverrides,
+  contextTrainOverrides,
+} from "../contextTrainingOptions.ts";
 import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
 import { toNumber, toOptionalNumber } from "../numbers.ts";
 
-interface TrainOptions extends DataOptionValues {
+interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   out: string;
   context: boolean;
   seed: string;
@@ -39,11 +40,6 @@ interface TrainOptions extends DataOptionValues {
   heads?: string;
   maxLen?: string;
   dropout?: string;
-  contextDropout?: string;
-  contextlessWeight: string;
-  contextLossScope: string;
-  wholeContextDropout: string;
-  projection?: (typeof CONTEXT_PROJECTIONS)[number];
   fusion?: (typeof FUSIONS)[number];
   l2Normalize?: boolean;
   test: boolean;
@@ -62,12 +58,7 @@ function modelOverrides(o: TrainOptions): ModelConfigOverrides {
       maxLen: num(o.maxLen, "--max-len"),
       dropout: num(o.dropout, "--dropout"),
     }),
-    context: drop({
-      enabled: o.context,
-      dropout: num(o.contextDropout, "--context-dropout"),
-      projection: o.projection,
-      dim: num(o.dim, "--dim"),
-    }),
+    context: { ...contextModelOverrides(o), ...drop({ enabled: o.context, dim: num(o.dim, "--dim") }) },
     itemTower: drop({ l2Normalize: o.l2Normalize }),
     fusion: drop({ kind: o.fusion }),
   };
@@ -101,10 +92,12 @@ function trainBar(): { update: (p: TrainProgress) => void; stop: () => void } {
 }
 
 export function registerTrainCommand(program: Command): void {
-  addDataOptions(
-    program
-      .command("train")
-      .description("train the contextual sequential two-tower model (loo split) and write a model folder"),
+  addContextTrainingOptions(
+    addDataOptions(
+      program
+        .command("train")
+        .description("train the contextual sequential two-tower model (loo split) and write a model folder"),
+    ),
   )
     .requiredOption("--out <dir>", "model folder to write (replaced atomically)")
     .option("--no-context", "train the non-contextual baseline (the same model without the context layer)")
@@ -126,29 +119,7 @@ export function registerTrainCommand(program: Command): void {
     .option("--heads <n>", "attention heads (default 2)")
     .option("--max-len <L>", "history length L (default 50)")
     .option("--dropout <rate>", "encoder dropout (default 0.3)")
-    .option("--context-dropout <rate>", "context layer dropout (default 0.8)")
-    .option(
-      "--whole-context-dropout <rate>",
-      "share of examples trained with no pseudo-context",
-      String(D.pseudoContext.wholeContextDropout),
-    )
-    .option(
-      "--contextless-weight <w>",
-      "weight of a second, no-context loss on every example (0 = off)",
-      String(D.noContextWeight),
-    )
-    .addOption(
-      new Option("--projection <kind>", "context category projection").choices([...CONTEXT_PROJECTIONS]),
-    )
     .addOption(new Option("--fusion <kind>", "fusion of sequence state and context").choices([...FUSIONS]))
-    .addOption(
-      new Option(
-        "--context-loss-scope <scope>",
-        "what the with-context loss trains: all weights, or the context layer and head rows only (needs --contextless-weight > 0)",
-      )
-        .choices(["all", "context"])
-        .default(D.contextLossScope),
-    )
     .option("--l2-normalize", "L2-normalise user and item embeddings (use with --temperature 0.07)")
     .option("--no-test", "skip the final test evaluation")
     .action(async (opts: TrainOptions) => {
@@ -163,9 +134,7 @@ export function registerTrainCommand(program: Command): void {
         temperature: toNumber(opts.temperature, "--temperature"),
         evalEvery: toNumber(opts.evalEvery, "--eval-every"),
         patience: toNumber(opts.patience, "--patience"),
-        noContextWeight: toNumber(opts.contextlessWeight, "--contextless-weight"),
-        contextLossScope: opts.contextLossScope as "all" | "context",
-        pseudoContext: { wholeContextDropout: toNumber(opts.wholeContextDropout, "--whole-context-dropout") },
+        ...contextTrainOverrides(opts),
       });
       const { args: dataArgs, stop } = parseDataOptions(opts);
       const ds = await loadDataset(dataArgs).finally(stop);

@@ -17,6 +17,7 @@ export function sweepMetrics(k: number): [string, string][] {
   return [
     [`recall@${k}`, `recall@${k} (next conversion)`],
     ["relevance_median", "median relevance"],
+    ["relevance_mean", "mean relevance"],
     ["survival_impression_share", "impression share"],
     ["survival_delivered_share", "delivered share"],
   ];
@@ -39,6 +40,7 @@ export function sweepCurve(s: SweepInput, surface: string, metric: string): Curv
 const LIFTS: [string, string, number][] = [
   ["recall_ratio", "recall ratio (claim 3–10×)", 3],
   ["relevance_lift_pct", "relevance lift % (claim +275–300%)", 1],
+  ["relevance_mean_lift_pct", "mean-relevance lift %", 1],
   ["delivered_ratio", "delivered ratio (claim 2×)", 3],
 ];
 
