@@ -11,6 +11,8 @@
  *   npx tsx bench/ablations.ts [--preset small] [--seeds 1,2,3] [--minutes 5] [--epochs 200]
  *                              [--resamples 1000] [--out bench/results] [--work DIR] [--fresh]
  *   npx tsx bench/ablations.ts --quick     # tiny world, 1 seed, seconds per run: a smoke run
+ *   npx tsx bench/ablations.ts --report-only [same flags]   # tables from the cells done so far
+ *   npx tsx bench/ablations.ts --only "KEY KEY" [same flags]   # train just these, in this order (keys hold commas)
  *
  * Writes OUT/ablations.json (rows: src/pipeline/ablationRows.ts) and ablations.md (OUT: bench/results,
  * or $TMPDIR/ctxrec-ablations-quick with --quick, so a smoke run never stands in for the real one).
@@ -73,9 +75,14 @@ const { values } = parseArgs({
     out: { type: "string" },
     work: { type: "string" },
     fresh: { type: "boolean", default: false },
+    "report-only": { type: "boolean", default: false },
+    only: { type: "string" },
   },
 });
 const quick = values.quick === true;
+// Writes the tables from the cells cached so far without training: configurations not trained for
+// every seed are listed as not run, and the groups keep the rows they have.
+const reportOnly = values["report-only"] === true;
 const preset = values.preset ?? (quick ? "tiny" : "small");
 const seeds = (values.seeds ?? (quick ? "1" : "1,2,3")).split(",").map(Number);
 const minutes = Number(values.minutes ?? (quick ? "0.05" : "5"));
@@ -284,6 +291,12 @@ function markdown(file: AblationsFile): string {
       `| ${r.key} | ${r.seed} | ${r.epochs} | ${r.stopReason} | ${r.trainMinutes.toFixed(2)} | ${r.looUsers} | ${r.staleUsers} |`,
     );
   }
+  if (file.notRun !== undefined) {
+    lines.push(
+      "",
+      `Not run yet (no rows): ${file.notRun.join(", ")}. The bench was stopped before them; the same command resumes.`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -293,16 +306,33 @@ async function main(): Promise<void> {
   const cache = readCache();
   const variants = ablationVariants();
   const keys = requiredKeys(variants);
+  // --only: train just these configurations, in the order given (the most wanted first when time is
+  // short); the tables still use every configuration cached.
+  const only = values.only?.split(/[\s;]+/).filter((k) => k !== "");
+  const unknown = only?.filter((k) => !keys.includes(k)) ?? [];
+  if (unknown.length > 0) {
+    throw new Error(
+      `bench:ablations: --only names unknown configurations ${unknown.join(", ")}; known: ${keys.join(", ")}`,
+    );
+  }
   log(
     `${keys.length} configurations × ${seeds.length} seeds (${preset}, ${minutes} min each); cache ${cacheFile}`,
   );
-  for (const seed of seeds) await runSeed(seed, cache, keys);
+  if (!reportOnly) for (const seed of seeds) await runSeed(seed, cache, only ?? keys);
   // Drop cells of configurations no longer in the grid (or trained under other defaults).
+  // (Not with --report-only: that run only reads, so it may run beside the one that trains.)
   const current = new Set(seeds.flatMap((seed) => keys.map((k) => cellKey(k, seed))));
-  for (const k of Object.keys(cache.cells)) if (!current.has(k)) delete cache.cells[k];
-  writeJsonAtomic(cacheFile, cache);
+  if (!reportOnly) {
+    for (const k of Object.keys(cache.cells)) if (!current.has(k)) delete cache.cells[k];
+    writeJsonAtomic(cacheFile, cache);
+  }
+  const done = keys.filter((key) => seeds.every((seed) => cache.cells[cellKey(key, seed)] !== undefined));
+  const notRun = keys.filter((key) => !done.includes(key));
+  if (!done.includes(DEFAULT_KEY)) {
+    throw new Error("bench:ablations: the default configuration has not been trained for every seed yet");
+  }
   const runs = seeds.flatMap((seed) =>
-    keys.map((key) => {
+    done.map((key) => {
       const c = cache.cells[cellKey(key, seed)];
       return {
         key,
@@ -326,8 +356,12 @@ async function main(): Promise<void> {
     staleCutoffSeconds: PRIMARY_CUTOFF,
     machine: { cpus: os.cpus().length, loadAverage: os.loadavg() },
     createdAt: new Date().toISOString(),
-    rows: buildRows(cache, variants),
+    rows: buildRows(
+      cache,
+      variants.filter((v) => done.includes(v.key)),
+    ),
     runs,
+    ...(notRun.length > 0 ? { notRun } : {}),
   };
   writeJsonAtomic(path.join(outDir, `${name}.json`), file);
   writeFileSync(path.join(outDir, `${name}.md`), markdown(file));

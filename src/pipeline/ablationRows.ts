@@ -64,4 +64,6 @@ export interface AblationsFile {
   createdAt: string;
   rows: AblationRow[];
   runs: AblationRunInfo[];
+  /** Configurations not trained for every seed yet (their rows are absent; a rerun resumes them). */
+  notRun?: string[];
 }
