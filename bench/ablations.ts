@@ -368,4 +368,9 @@ async function main(): Promise<void> {
   log(`wrote ${path.join(outDir, `${name}.json`)} and ${name}.md (${file.rows.length} rows)`);
 }
 
-await main();
+// An error is printed as one message: left to reach the top level, the rethrow handler that
+// tfjs-backend-wasm installs prints its whole minified source line instead.
+await main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
