@@ -60,6 +60,7 @@ describe("runFunnelSweep", () => {
     expect(a.training.contextualModel.context.enabled).toBe(true);
     expect(a.training.train).toMatchObject({ epochs: 1, uniformNegatives: 32 });
     expect(a.training.train).not.toHaveProperty("seed");
+    expect(a.worldOverrides).toEqual({ users: 120 });
 
     const b = await runFunnelSweep(base("b", [1], [1]));
     expect(b.runs[0].surfaces).toEqual(a.runs.find((x) => x.seed === 1 && x.r === 1)?.surfaces);

@@ -82,6 +82,8 @@ export interface FunnelSweepResult {
   noise: number;
   surfaces: Surface[];
   cgs: string[];
+  /** World parameters set besides r (e.g. q); empty = the preset's. */
+  worldOverrides: ParamOverrides;
   /** What both models were trained with (the seed is each run's), so a reader can rerun them. */
   training: { contextualModel: ModelConfig; train: Omit<TrainArgs, "seed"> };
   runs: SweepRun[];
@@ -201,6 +203,7 @@ export async function runFunnelSweep(args: FunnelSweepArgs): Promise<FunnelSweep
     noise,
     surfaces,
     cgs,
+    worldOverrides: { ...args.worldOverrides },
     training: {
       contextualModel: resolveModelConfig({
         ...args.model,

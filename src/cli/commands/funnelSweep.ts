@@ -33,6 +33,7 @@ interface SweepOptions extends ContextTrainingOptionValues {
   k?: string;
   slots?: string;
   noise?: string;
+  q?: string;
   search: boolean;
   json?: string;
 }
@@ -58,6 +59,10 @@ export function registerFunnelSweepCommand(program: Command): void {
       "funnel protocol over context strengths r and seeds: trains the contextual model and the baseline per world, reports means with 95% intervals",
     )
     .option("--r <list>", "context strengths r of the worlds", "0,0.25,0.5,0.75,1")
+    .option(
+      "--q <x>",
+      "chance the request's intent comes from the user's long-term interests (default 0.5; 0 = every intent is new to the history)",
+    )
     .option("--seeds <list>", "world seeds (one run per r and seed)", "1,2,3")
     .option("--preset <name>", `world size: ${PRESET_NAMES.join(" | ")}`, "tiny")
     .requiredOption("--out <dir>", "folder for worlds, models and sweep.json")
@@ -84,6 +89,7 @@ export function registerFunnelSweepCommand(program: Command): void {
         seeds,
         preset: opts.preset,
         outDir: opts.out,
+        worldOverrides: drop({ q: num(opts.q, "--q") }),
         model: {
           encoder: drop({ dim, blocks: num(opts.blocks, "--blocks"), maxLen: num(opts.maxLen, "--max-len") }),
           context: { ...contextModelOverrides(opts), ...drop({ dim }) },
