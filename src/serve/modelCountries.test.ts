@@ -58,6 +58,15 @@ function restrictedCountry() {
   return { country: names[code], ineligible };
 }
 
+/** Asks for every item (k = N) for the first user, filtered to `country`. */
+function requestAllItems(app: Awaited<ReturnType<typeof serve>>["app"], country: string) {
+  return app.inject({
+    method: "POST",
+    url: "/v1/candidates",
+    payload: { userId: fx.ds.userVocab.names[1], k: fx.ds.itemVocab.names.length - 1, filter: { country } },
+  });
+}
+
 interface Answer {
   candidates: { itemId: string; score: number }[];
   warnings?: string[];
@@ -71,11 +80,7 @@ describe("country filter from the model folder", () => {
     // The tiny world restricts some items to other countries, else the check below proves nothing.
     expect(ineligible.size).toBeGreaterThan(0);
     const n = fx.ds.itemVocab.names.length - 1;
-    const r = await app.inject({
-      method: "POST",
-      url: "/v1/candidates",
-      payload: { userId: fx.ds.userVocab.names[1], k: n, filter: { country } },
-    });
+    const r = await requestAllItems(app, country);
     expect(r.statusCode).toBe(200);
     const a = r.json<Answer>();
     // Every eligible item comes back (k = N over the exact index), no ineligible one.
@@ -98,11 +103,7 @@ describe("country filter from the model folder", () => {
     expect(bundles.current.countryFilter).toBeUndefined();
     const { country, ineligible } = restrictedCountry();
     const n = fx.ds.itemVocab.names.length - 1;
-    const r = await app.inject({
-      method: "POST",
-      url: "/v1/candidates",
-      payload: { userId: fx.ds.userVocab.names[1], k: n, filter: { country } },
-    });
+    const r = await requestAllItems(app, country);
     expect(r.statusCode).toBe(200);
     // No countries known: every item is eligible, the restricted ones included.
     const ids = new Set(r.json<Answer>().candidates.map((c) => c.itemId));
