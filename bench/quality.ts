@@ -5,7 +5,9 @@
  * these data the context at training is pseudo-context and at test there is none). Writes
  * bench/results/quality.json and quality.md (HIT/NDCG@5/10/20, MRR, training minutes), merging
  * with earlier rows so a subset can be rerun:
- *   npx tsx bench/quality.ts [--datasets beauty,ml-100k] [--variants baseline,context] [--max-minutes 25] [--seed 42]
+ *   npx tsx bench/quality.ts [--datasets beauty,ml-100k] [--variants baseline,context] [--max-minutes 30] [--seed 42]
+ * or, to evaluate folders written by `ctxrec train` (no flags but the data flags) instead of training here:
+ *   npx tsx bench/quality.ts --datasets beauty --models baseline=DIR,context=DIR
  * A benchmark, not a test: it takes about an hour on 2 cores.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { loadModelFor } from "../src/cli/commands/eval.ts";
 import type { LoadDatasetArgs } from "../src/data/load.ts";
 import { loadDataset } from "../src/data/load.ts";
 import { initEngine } from "../src/engine/backend.ts";
@@ -21,8 +24,9 @@ import { evaluateLoo } from "../src/eval/loo.ts";
 import { resolveModelConfig } from "../src/model/config.ts";
 import { disposeModel } from "../src/model/model.ts";
 import { createModelScorer } from "../src/model/scorer.ts";
-import { resolveTrainArgs } from "../src/train/trainArgs.ts";
+import { resolveTrainArgs, TRAIN_DEFAULTS } from "../src/train/trainArgs.ts";
 import { train } from "../src/train/trainer.ts";
+import { mergeLooRows, metric4 } from "./looRows.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const data = path.resolve(root, "../shared/data");
@@ -39,8 +43,9 @@ const { values } = parseArgs({
   options: {
     datasets: { type: "string", default: "beauty,ml-100k" },
     variants: { type: "string", default: "baseline,context" },
-    "max-minutes": { type: "string", default: "25" },
+    "max-minutes": { type: "string", default: String(TRAIN_DEFAULTS.maxMinutes) },
     seed: { type: "string", default: "42" },
+    models: { type: "string" },
   },
 });
 
@@ -53,6 +58,12 @@ interface Row {
   bestEpoch: number;
   stopReason: string;
   trainMinutes: number;
+  /** 1-minute load average when training started and ended (absent in rows from before it was kept). */
+  load?: { start: number; end: number };
+  /** "full" or "sampled" softmax. */
+  loss?: string;
+  /** Where the model came from: "bench:quality" (trained here) or "ctxrec train DIR". */
+  source?: string;
   seed: number;
   machine: string;
   date: string;
@@ -89,6 +100,44 @@ for (const name of (values.datasets ?? "").split(",")) {
     },
     true,
   );
+  if (values.models !== undefined) {
+    for (const spec of values.models.split(",")) {
+      const [variant, dir] = spec.split("=");
+      const { model, manifest } = await loadModelFor(dir, ds, "--models");
+      const t = manifest.training as {
+        epochs: number;
+        bestEpoch: number;
+        stopReason: string;
+        trainMinutes: number;
+        lossMode?: string;
+        loadAverage?: { start: number; end: number };
+        args: { seed: number };
+      };
+      const test = await evaluateLoo(ds, createModelScorer(model, variant));
+      upsert(
+        {
+          dataset: name,
+          variant,
+          metrics: test.metrics,
+          validationNdcg10: manifest.metrics["validation/ndcg@10"] ?? Number.NaN,
+          epochs: t.epochs,
+          bestEpoch: t.bestEpoch,
+          stopReason: t.stopReason,
+          trainMinutes: t.trainMinutes,
+          load: t.loadAverage,
+          loss: t.lossMode,
+          source: `ctxrec train ${path.basename(dir)}`,
+          seed: t.args.seed,
+          machine,
+          date: manifest.createdAt,
+        },
+        true,
+      );
+      disposeModel(model);
+    }
+    write();
+    continue;
+  }
   for (const variant of (values.variants ?? "").split(",")) {
     const config = resolveModelConfig({ context: { enabled: variant === "context" } });
     const targs = resolveTrainArgs({ seed: Number(values.seed), maxMinutes: Number(values["max-minutes"]) });
@@ -110,6 +159,9 @@ for (const name of (values.datasets ?? "").split(",")) {
         bestEpoch: r.bestEpoch,
         stopReason: r.stopReason,
         trainMinutes: r.trainSeconds / 60,
+        load: r.loadAverage,
+        loss: r.lossMode,
+        source: "bench:quality",
         seed: targs.seed,
         machine,
         date: new Date().toISOString(),
@@ -136,17 +188,8 @@ function upsert(row: Row, record = false): void {
 
 function write(): void {
   // Merge with rows written meanwhile by another bench:quality process (e.g. the other variant run in parallel).
-  rows.splice(0, rows.length);
-  if (existsSync(jsonFile))
-    rows.push(...(JSON.parse(readFileSync(jsonFile, "utf8")) as { rows: Row[] }).rows);
-  for (const r of produced) upsert(r);
-  writeFileSync(
-    jsonFile,
-    `${JSON.stringify({ protocol: "loo (test targets, filtered full ranking)", rows }, null, 2)}\n`,
-  );
-  // NaN (no validation figure) is written to JSON as null: both print as "–".
-  const f = (x: number | null | undefined) =>
-    x === undefined || x === null || Number.isNaN(x) ? "–" : x.toFixed(4);
+  rows.splice(0, rows.length, ...mergeLooRows(jsonFile, produced, (r) => `${r.dataset}|${r.variant}`));
+  const f = metric4;
   const md = [
     "# Quality benchmark (`npm run bench:quality`)",
     "",
@@ -154,11 +197,11 @@ function write(): void {
     "user's history removed from the candidates (S3-Rec/ICLRec protocol). Published on Beauty (same file and protocol):",
     "SASRec ≈0.060 / ≈0.032, ICLRec 0.0744 / 0.0403, BSARec 0.1008 / 0.0611 (HIT@10 / NDCG@10).",
     "",
-    "| dataset | model | HIT@5 | NDCG@5 | HIT@10 | NDCG@10 | HIT@20 | NDCG@20 | MRR | valid NDCG@10 | epochs (kept) | stop | train min |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    "| dataset | model | loss | HIT@5 | NDCG@5 | HIT@10 | NDCG@10 | HIT@20 | NDCG@20 | MRR | valid NDCG@10 | epochs (kept) | stop | train min | load start → end | source | date |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${r.dataset} | ${r.variant} | ${f(r.metrics["hit@5"])} | ${f(r.metrics["ndcg@5"])} | ${f(r.metrics["hit@10"])} | ${f(r.metrics["ndcg@10"])} | ${f(r.metrics["hit@20"])} | ${f(r.metrics["ndcg@20"])} | ${f(r.metrics.mrr)} | ${f(r.validationNdcg10)} | ${r.epochs} (${r.bestEpoch}) | ${r.stopReason} | ${r.trainMinutes.toFixed(1)} |`,
+        `| ${r.dataset} | ${r.variant} | ${r.loss ?? (r.epochs > 0 ? "sampled" : "–")} | ${f(r.metrics["hit@5"])} | ${f(r.metrics["ndcg@5"])} | ${f(r.metrics["hit@10"])} | ${f(r.metrics["ndcg@10"])} | ${f(r.metrics["hit@20"])} | ${f(r.metrics["ndcg@20"])} | ${f(r.metrics.mrr)} | ${f(r.validationNdcg10)} | ${r.epochs} (${r.bestEpoch}) | ${r.stopReason} | ${r.trainMinutes.toFixed(1)} | ${r.load === undefined ? "–" : `${r.load.start.toFixed(2)} → ${r.load.end.toFixed(2)}`} | ${r.source ?? "bench:quality"} | ${r.date.slice(0, 10)} |`,
     ),
     "",
     `Machine: ${machine} (shared with other jobs while measured; load average ${os.loadavg()[0].toFixed(2)} at the end).`,

@@ -73,6 +73,8 @@ export async function saveTrainedModel(
     metrics,
     training: {
       args,
+      lossMode: result.lossMode,
+      loadAverage: result.loadAverage,
       epochs: result.epochs,
       bestEpoch: result.bestEpoch,
       stopReason: result.stopReason,

@@ -68,20 +68,39 @@ export function positiveFrequency(ds: CompiledDataset, rows: TrainingRows): Floa
 
 /**
  * One epoch's batches: arrays of row indices, rows of similar length together, batch order
- * shuffled. Deterministic for a given rng state.
+ * shuffled. A batch holds at most `batchSize` rows and, when `maxPositions` is finite, at most that
+ * many padded positions (rows × the longest row's positives): the full softmax's [positions, N]
+ * logits stay bounded, so batches of long rows hold fewer users. Deterministic for a given rng state.
  */
-export function lengthBucketedBatches(rows: TrainingRows, batchSize: number, rng: Rng): Int32Array[] {
+export function lengthBucketedBatches(
+  rows: TrainingRows,
+  batchSize: number,
+  rng: Rng,
+  maxPositions = Number.POSITIVE_INFINITY,
+): Int32Array[] {
   requireArg(
     Number.isInteger(batchSize) && batchSize >= 1,
     "batchSize",
     `expected an integer ≥ 1, got ${batchSize}`,
   );
+  requireArg(maxPositions >= 1, "maxPositions", `expected ≥ 1 position per batch, got ${maxPositions}`);
   const R = rows.users.length;
   const key = new Float64Array(R);
   // length + a random fraction: sorts by length, shuffles within a length.
   for (let r = 0; r < R; r++) key[r] = rows.ends[r] - rows.starts[r] + rng.float();
   const order = Int32Array.from({ length: R }, (_, r) => r).sort((a, b) => key[a] - key[b]);
   const batches: Int32Array[] = [];
-  for (let a = 0; a < R; a += batchSize) batches.push(order.slice(a, Math.min(R, a + batchSize)));
+  let a = 0;
+  while (a < R) {
+    // Ascending lengths: the batch's padded length is that of its last (longest) row.
+    let b = a + 1;
+    while (b < R && b - a < batchSize) {
+      const positions = rows.ends[order[b]] - rows.starts[order[b]] - 1;
+      if ((b - a + 1) * positions > maxPositions) break;
+      b++;
+    }
+    batches.push(order.slice(a, b));
+    a = b;
+  }
   return rng.shuffle(batches);
 }

@@ -63,35 +63,39 @@ describe("trainer", () => {
     expect(await run(6)).not.toEqual(a);
   });
 
-  it("lowers the loss and beats popularity on a toy sequence task (context on, baseline too)", async () => {
-    const ds = await toyWorld({ users: 80, items: 20, length: 10 });
-    const pop = await evaluateLoo(ds, createPopularityScorer(ds));
-    for (const enabled of [true, false]) {
-      const cfg = resolveModelConfig({ ...small, context: { ...small.context, enabled } });
-      const losses: number[] = [];
-      const r = await train(
-        ds,
-        cfg,
-        resolveTrainArgs({
-          seed: 1,
-          epochs: 12,
-          batchSize: 16,
-          learningRate: 5e-3,
-          uniformNegatives: 16,
-          evalEvery: 4,
-          patience: 10,
-        }),
-        { onProgress: (p) => p.batch === p.batches && losses.push(p.loss) },
-      );
-      const res = await evaluateLoo(ds, createModelScorer(r.model, "toy"));
-      // Every next item is determined by the current one: a sequence model gets most of them right,
-      // popularity (all items equally popular) ranks the target ≈ at random among 20 items (HIT@5 ≈ 0.25).
-      expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
-      expect(res.metrics["hit@5"]).toBeGreaterThan(pop.metrics["hit@5"] + 0.2);
-      expect(res.metrics["ndcg@10"]).toBeGreaterThan(pop.metrics["ndcg@10"]);
-      disposeModel(r.model);
-    }
-  });
+  it.each(["full", "sampled"] as const)(
+    "lowers the loss and beats popularity on a toy sequence task (context on, baseline too; %s softmax)",
+    async (loss) => {
+      const ds = await toyWorld({ users: 80, items: 20, length: 10 });
+      const pop = await evaluateLoo(ds, createPopularityScorer(ds));
+      for (const enabled of [true, false]) {
+        const cfg = resolveModelConfig({ ...small, context: { ...small.context, enabled } });
+        const losses: number[] = [];
+        const r = await train(
+          ds,
+          cfg,
+          resolveTrainArgs({
+            seed: 1,
+            epochs: 12,
+            batchSize: 16,
+            learningRate: 5e-3,
+            loss,
+            uniformNegatives: 16,
+            evalEvery: 4,
+            patience: 10,
+          }),
+          { onProgress: (p) => p.batch === p.batches && losses.push(p.loss) },
+        );
+        const res = await evaluateLoo(ds, createModelScorer(r.model, "toy"));
+        // Every next item is determined by the current one: a sequence model gets most of them right,
+        // popularity (all items equally popular) ranks the target ≈ at random among 20 items (HIT@5 ≈ 0.25).
+        expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+        expect(res.metrics["hit@5"]).toBeGreaterThan(pop.metrics["hit@5"] + 0.2);
+        expect(res.metrics["ndcg@10"]).toBeGreaterThan(pop.metrics["ndcg@10"]);
+        disposeModel(r.model);
+      }
+    },
+  );
 
   it("the contextless loss trains the no-context path on every example (whole-context dropout 0)", async () => {
     const ds = await toyWorld({ users: 40 });
@@ -122,16 +126,20 @@ describe("trainer", () => {
     expect(absentAfterSteps(1)).toBe(true);
   });
 
-  it("leaves no tensors behind over many steps", async () => {
-    const ds = await toyWorld({ users: 40 });
-    const m = createModel(resolveModelConfig(small), vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(2));
-    const stepper = createStepper(m, ds, resolveTrainArgs({ batchSize: 8, uniformNegatives: 8 }));
-    const batches = lengthBucketedBatches(stepper.rows, 8, new Rng(3));
-    const report = checkSteps((i) => stepper.step(batches[i % batches.length]), { steps: 25, warmup: 3 });
-    expect(report.after.numTensors).toBe(report.afterWarmup.numTensors);
-    stepper.dispose();
-    disposeModel(m);
-  });
+  it.each(["full", "sampled"] as const)(
+    "leaves no tensors behind over many steps (%s softmax)",
+    async (loss) => {
+      const ds = await toyWorld({ users: 40 });
+      const m = createModel(resolveModelConfig(small), vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(2));
+      const stepper = createStepper(m, ds, resolveTrainArgs({ batchSize: 8, uniformNegatives: 8, loss }));
+      expect(stepper.lossMode).toBe(loss);
+      const batches = lengthBucketedBatches(stepper.rows, 8, new Rng(3));
+      const report = checkSteps((i) => stepper.step(batches[i % batches.length]), { steps: 25, warmup: 3 });
+      expect(report.after.numTensors).toBe(report.afterWarmup.numTensors);
+      stepper.dispose();
+      disposeModel(m);
+    },
+  );
 });
 
 describe("train arguments", () => {

@@ -7,6 +7,7 @@
  * randomness comes from one seed: same seed ⇒ same weights.
  * Shapes: B rows, Lb padded length, P = B·Lb slots, R real positions, U unique items, d width.
  */
+import os from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
 import { deriveSeed, Rng } from "../core/rng.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
@@ -35,6 +36,8 @@ import { pseudoContext } from "./context.ts";
 import { lengthBucketedBatches, positiveFrequency, type TrainingRows, trainingRows } from "./examples.ts";
 import { sampledSoftmaxLoss } from "./loss.ts";
 import { inBatchCandidates, mixCandidates, sampleUniformIds, uniformCandidates } from "./lossCandidates.ts";
+import { fullSoftmaxLoss } from "./lossFull.ts";
+import { type LossMode, maxBatchPositions, resolveLossMode } from "./lossMode.ts";
 import type { TrainArgs } from "./trainArgs.ts";
 
 /** Progress of the loop, for bars and logs. */
@@ -69,6 +72,13 @@ export interface TrainResult {
   validation: EvalResult | undefined;
   epochs: number;
   trainSeconds: number;
+  /**
+   * The machine's 1-minute load average when training started and ended: a wall-clock figure
+   * means little on a 2-core machine without it.
+   */
+  loadAverage: { start: number; end: number };
+  /** The loss it trained with ("auto" resolved; src/train/lossMode.ts). */
+  lossMode: LossMode;
   /** Why training ended: "epochs" | "early-stopping" | "time-budget". */
   stopReason: "epochs" | "early-stopping" | "time-budget";
 }
@@ -107,6 +117,7 @@ function prepareStep(
   rows: TrainingRows,
   batch: Int32Array,
   args: TrainArgs,
+  mode: LossMode,
   rng: Rng,
 ): StepInput {
   const B = batch.length;
@@ -124,6 +135,23 @@ function prepareStep(
   const real = new Int32Array(R);
   for (let j = 0, o = 0; j < P; j++) if (seq.mask[j] > 0) real[o++] = j;
   const positives = Int32Array.from(real, (j) => targets[j]);
+  const context = m.context === undefined ? undefined : stepContext(ds, rows, batch, seq, targets, args, rng);
+  if (mode === "full") {
+    // Every item is a candidate: the step looks up the whole table, so unique ids are the ids.
+    const none = new Int32Array(0);
+    return {
+      seq,
+      unique: Int32Array.from({ length: ds.itemVocab.size }, (_, i) => i),
+      histLocal: seq.items,
+      real,
+      positives,
+      posLocal: positives,
+      negRows: none,
+      uniformIds: none,
+      uniformLocal: none,
+      context,
+    };
+  }
   // A seeded subset of the positions when there are more than the cap (partial Fisher–Yates).
   const order = Int32Array.from({ length: R }, (_, i) => i);
   const nNeg = Math.min(R, args.inBatchNegatives);
@@ -151,34 +179,62 @@ function prepareStep(
     uniformIds,
     uniformLocal: sel.local.subarray(P + R),
   };
-  if (m.context !== undefined) {
-    // Pseudo-context of every slot from ITS positive (padding slots: item 0, no categories).
-    const input = pseudoContext(targets, ds, args.pseudoContext, rng);
-    const demographics: Record<string, Int32Array> = {};
-    for (const f of DEMOGRAPHIC_FIELDS) {
-      const codes = ds.demographics[f].codes;
-      demographics[f] = Int32Array.from(
-        { length: P },
-        (_, j) => codes[rows.users[batch[Math.floor(j / seq.len)]]],
-      );
-    }
-    out.context = { input, demographics };
-  }
+  if (context !== undefined) out.context = context;
   return out;
 }
 
-/** The scalar loss of one prepared step given the id rows of `unique` [U, d]. */
-function stepLoss(
+/**
+ * Pseudo-context of every slot from ITS positive (padding slots: item 0, no categories), and the
+ * demographic codes of each slot's user.
+ */
+function stepContext(
+  ds: CompiledDataset,
+  rows: TrainingRows,
+  batch: Int32Array,
+  seq: StepInput["seq"],
+  targets: Int32Array,
+  args: TrainArgs,
+  rng: Rng,
+): RowContext {
+  const P = targets.length;
+  const input = pseudoContext(targets, ds, args.pseudoContext, rng);
+  const demographics: Record<string, Int32Array> = {};
+  for (const f of DEMOGRAPHIC_FIELDS) {
+    const codes = ds.demographics[f].codes;
+    demographics[f] = Int32Array.from(
+      { length: P },
+      (_, j) => codes[rows.users[batch[Math.floor(j / seq.len)]]],
+    );
+  }
+  return { input, demographics };
+}
+
+/**
+ * The per-example retrieval loss of a step: `lossOf(u, isolated)` for the fused states u [R, d] of
+ * the real positions; `isolated` stops the gradient into the item embeddings (scope "context").
+ */
+type ExampleLoss = (u: tf.Tensor2D, isolated: boolean) => tf.Scalar;
+
+/** The full softmax over every item: `reps` [N, d] holds the whole catalogue (row = item id). */
+function fullLoss(s: StepInput, reps: tf.Tensor2D, args: TrainArgs): ExampleLoss {
+  return (u, isolated) =>
+    fullSoftmaxLoss({
+      u,
+      positiveIds: s.positives,
+      itemEmbeddings: isolated ? stopGradient(reps) : reps,
+      temperature: args.temperature,
+    });
+}
+
+/** The sampled softmax over the step's in-batch and uniform negatives, logQ-corrected. */
+function sampledLoss(
   m: CtxrecModel,
   s: StepInput,
-  idRows: tf.Tensor2D,
+  reps: tf.Tensor2D,
   freq: Float64Array,
   total: number,
   args: TrainArgs,
-  rng: Rng,
-): tf.Scalar {
-  const reps = itemReps(m, s.unique, idRows);
-  const h = sequenceStates(m, s.seq, reps, s.histLocal, rng);
+): ExampleLoss {
   const posEmb = tf.gather(reps, tf.tensor1d(s.posLocal, "int32")) as tf.Tensor2D;
   const negIds = Int32Array.from(s.negRows, (r) => s.positives[r]);
   const negEmb =
@@ -190,16 +246,37 @@ function stepLoss(
     const uni = tf.gather(reps, tf.tensor1d(s.uniformLocal, "int32")) as tf.Tensor2D;
     candidates = mixCandidates(candidates, uniformCandidates(s.uniformIds, uni, m.sizes.items));
   }
-  const real = tf.tensor1d(s.real, "int32");
-  const w = args.noContextWeight;
-  const lossOf = (ctx: StepInput["context"], isolated: boolean) =>
+  return (u, isolated) =>
     sampledSoftmaxLoss({
-      u: tf.gather(fuseStates(m, isolated ? stopGradient(h) : h, ctx, rng, isolated), real) as tf.Tensor2D,
+      u,
       positiveIds: s.positives,
       positiveEmbeddings: isolated ? stopGradient(posEmb) : posEmb,
       candidates: isolated ? { ...candidates, embeddings: stopGradient(candidates.embeddings) } : candidates,
       temperature: args.temperature,
     });
+}
+
+/** The scalar loss of one prepared step given the id rows of `unique` [U, d]. */
+function stepLoss(
+  m: CtxrecModel,
+  s: StepInput,
+  idRows: tf.Tensor2D,
+  freq: Float64Array,
+  total: number,
+  args: TrainArgs,
+  mode: LossMode,
+  rng: Rng,
+): tf.Scalar {
+  const reps = itemReps(m, s.unique, idRows);
+  const h = sequenceStates(m, s.seq, reps, s.histLocal, rng);
+  const exampleLoss = mode === "full" ? fullLoss(s, reps, args) : sampledLoss(m, s, reps, freq, total, args);
+  const real = tf.tensor1d(s.real, "int32");
+  const w = args.noContextWeight;
+  const lossOf = (ctx: StepInput["context"], isolated: boolean) =>
+    exampleLoss(
+      tf.gather(fuseStates(m, isolated ? stopGradient(h) : h, ctx, rng, isolated), real) as tf.Tensor2D,
+      isolated,
+    );
   if (s.context === undefined || w === 0) return lossOf(s.context, false);
   // Scope "context": the with-context loss reaches the context layer and the head's context rows
   // only; the encoder, the item tower and the shared head learn from the no-context loss.
@@ -214,6 +291,10 @@ function stepLoss(
 /** A training step over one batch of rows (what the loop calls; exposed for the leak test). */
 export interface Stepper {
   rows: TrainingRows;
+  /** The loss this run trains with ("auto" resolved by the catalogue size). */
+  lossMode: LossMode;
+  /** Most real positions per batch (the full softmax bounds its logits; Infinity otherwise). */
+  maxBatchPositions: number;
   /** Runs forward, backward and both optimizers on the rows `batch` (indices into `rows`). */
   step(batch: Int32Array): { loss: number; examples: number };
   /** Frees the dense optimizer's slots. */
@@ -229,15 +310,18 @@ export function createStepper(m: CtxrecModel, ds: CompiledDataset, args: TrainAr
   const optimizer = tf.train.adam(args.learningRate);
   const sparseOpt = new LazyAdam(m.item.ids, { learningRate: args.learningRate });
   const stepRng = new Rng(deriveSeed(args.seed, "steps"));
+  const lossMode = resolveLossMode(args.loss, ds.itemVocab.size);
   return {
     rows,
+    lossMode,
+    maxBatchPositions: maxBatchPositions(lossMode, ds.itemVocab.size, m.config.encoder.maxLen),
     step(batch) {
-      const s = prepareStep(m, ds, rows, batch, args, stepRng);
+      const s = prepareStep(m, ds, rows, batch, args, lossMode, stepRng);
       const r = trainStep({
         variables,
         optimizer,
         sparse: [{ table: m.item.ids, optimizer: sparseOpt, ids: [s.unique] }],
-        loss: ([[idRows]]) => stepLoss(m, s, idRows, freq, total, args, stepRng),
+        loss: ([[idRows]]) => stepLoss(m, s, idRows, freq, total, args, lossMode, stepRng),
       });
       return { loss: r.loss, examples: s.real.length };
     },
@@ -273,6 +357,7 @@ export async function train(
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const t0 = performance.now();
+  const loadStart = os.loadavg()[0];
   const elapsed = () => (performance.now() - t0) / 1000;
   const m = createModel(config, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(deriveSeed(args.seed, "init")));
   const stepper = createStepper(m, ds, args);
@@ -303,7 +388,7 @@ export async function train(
   };
   try {
     outer: for (epoch = 1; epoch <= args.epochs; epoch++) {
-      const batches = lengthBucketedBatches(rows, args.batchSize, batchRng);
+      const batches = lengthBucketedBatches(rows, args.batchSize, batchRng, stepper.maxBatchPositions);
       let lossSum = 0;
       for (let i = 0; i < batches.length; i++) {
         const r = stepper.step(batches[i]);
@@ -344,6 +429,8 @@ export async function train(
     validation: kept?.result,
     epochs,
     trainSeconds: elapsed(),
+    lossMode: stepper.lossMode,
+    loadAverage: { start: loadStart, end: os.loadavg()[0] },
     stopReason,
   };
 }

@@ -197,7 +197,7 @@ const sameNames = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((n, i) => n === b[i]);
 
 /** Loads a model folder, refusing data whose item ids differ from the model's. */
-async function loadModelFor(dir: string, ds: CompiledDataset, flag: string): Promise<LoadedModel> {
+export async function loadModelFor(dir: string, ds: CompiledDataset, flag: string): Promise<LoadedModel> {
   await initEngine();
   const loaded = loadModel(dir);
   const { manifest, vocabs } = loaded;

@@ -12,6 +12,7 @@ import { formatEvalTable } from "../../eval/result.ts";
 import { FUSIONS, type ModelConfigOverrides, resolveModelConfig } from "../../model/config.ts";
 import { createModelScorer } from "../../model/scorer.ts";
 import { saveTrainedModel } from "../../pipeline/trainModel.ts";
+import { LOSS_CHOICES, type LossChoice } from "../../train/lossMode.ts";
 import { TRAIN_DEFAULTS as D, resolveTrainArgs } from "../../train/trainArgs.ts";
 import { type TrainProgress, train } from "../../train/trainer.ts";
 import {
@@ -31,6 +32,7 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   epochs: string;
   batchSize: string;
   lr: string;
+  loss: LossChoice;
   negatives: string;
   temperature: string;
   evalEvery: string;
@@ -106,9 +108,17 @@ export function registerTrainCommand(program: Command): void {
     .option("--epochs <n>", "maximum epochs", String(D.epochs))
     .option("--batch-size <n>", "sequences per batch", String(D.batchSize))
     .option("--lr <rate>", "Adam learning rate", String(D.learningRate))
+    .addOption(
+      new Option(
+        "--loss <kind>",
+        "retrieval loss: full softmax over the catalogue, sampled (in-batch + uniform, logQ), or auto (full up to 65,536 items)",
+      )
+        .choices([...LOSS_CHOICES])
+        .default(D.loss),
+    )
     .option(
       "--negatives <n>",
-      "uniform negatives per batch (mixed with in-batch)",
+      "uniform negatives per batch (mixed with in-batch; sampled loss only)",
       String(D.uniformNegatives),
     )
     .option("--temperature <t>", "softmax temperature", String(D.temperature))
@@ -130,6 +140,7 @@ export function registerTrainCommand(program: Command): void {
         epochs: toNumber(opts.epochs, "--epochs"),
         batchSize: toNumber(opts.batchSize, "--batch-size"),
         learningRate: toNumber(opts.lr, "--lr"),
+        loss: opts.loss,
         uniformNegatives: toNumber(opts.negatives, "--negatives"),
         temperature: toNumber(opts.temperature, "--temperature"),
         evalEvery: toNumber(opts.evalEvery, "--eval-every"),
@@ -161,7 +172,7 @@ export function registerTrainCommand(program: Command): void {
       // Weights, manifest and the ONNX exports for serving (skipped for a cross-attention head).
       const { manifest } = await saveTrainedModel(ds, opts.out, args, result, { extraMetrics: testMetrics });
       process.stdout.write(
-        `trained ${result.epochs} epochs in ${(result.trainSeconds / 60).toFixed(1)} min (${result.stopReason}; kept epoch ${result.bestEpoch})\nwrote ${opts.out} version ${manifest.version.slice(0, 12)}\n`,
+        `trained ${result.epochs} epochs (${result.lossMode} softmax) in ${(result.trainSeconds / 60).toFixed(1)} min (${result.stopReason}; kept epoch ${result.bestEpoch})\nwrote ${opts.out} version ${manifest.version.slice(0, 12)}\n`,
       );
     });
 }

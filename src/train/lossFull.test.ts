@@ -1,0 +1,154 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Rng } from "../core/rng.ts";
+import { initEngine, withBackend } from "../engine/backend.ts";
+import { maxViolation, onBothBackends } from "../engine/testing/parity.ts";
+import { sampledSoftmaxLoss } from "./loss.ts";
+import { uniformCandidates } from "./lossCandidates.ts";
+import { fullSoftmaxLoss, fullSoftmaxRowLosses } from "./lossFull.ts";
+
+beforeAll(async () => {
+  await initEngine();
+});
+
+const cpu = <T>(fn: () => T) => withBackend("cpu", fn);
+
+function randomMatrix(rows: number, cols: number, rng: Rng): number[][] {
+  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal()));
+}
+
+describe("fullSoftmaxLoss: hand-computed", () => {
+  it("every real item competes; padding row 0 never does", () =>
+    cpu(() => {
+      // Items: 0 padding (a huge row that would dominate if it competed), 1 [1, 0], 2 [0, 1], 3 [1, 1].
+      // u = [1, 0], positive 2: logits over items 1..3 = [1, 0, 1]; CE = log(e + 1 + e) − 0.
+      const items = tf.tensor2d([
+        [100, 0],
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ]);
+      const rows = fullSoftmaxRowLosses({
+        u: tf.tensor2d([[1, 0]]),
+        positiveIds: Int32Array.from([2]),
+        itemEmbeddings: items,
+        temperature: 1,
+      });
+      expect(rows.dataSync()[0]).toBeCloseTo(Math.log(2 * Math.E + 1), 5);
+      // τ = 0.5 doubles every logit: CE = log(e² + 1 + e²) − 0.
+      const sharp = fullSoftmaxLoss({
+        u: tf.tensor2d([[1, 0]]),
+        positiveIds: Int32Array.from([2]),
+        itemEmbeddings: items,
+        temperature: 0.5,
+      });
+      expect(sharp.dataSync()[0]).toBeCloseTo(Math.log(2 * Math.E ** 2 + 1), 5);
+    }));
+
+  it("the gradient w.r.t. u is E_softmax[v] − v⁺ (mean over rows)", () =>
+    cpu(() => {
+      const rng = new Rng(3);
+      const E = randomMatrix(6, 3, rng);
+      const U = randomMatrix(2, 3, rng);
+      const positives = [4, 1];
+      const [g] = tf.grads((u: tf.Tensor) =>
+        fullSoftmaxLoss({
+          u: u as tf.Tensor2D,
+          positiveIds: Int32Array.from(positives),
+          itemEmbeddings: tf.tensor2d(E),
+          temperature: 1,
+        }),
+      )([tf.tensor2d(U)]);
+      const got = g.arraySync() as number[][];
+      for (let r = 0; r < 2; r++) {
+        const logits = E.slice(1).map((v) => v.reduce((s, x, k) => s + x * U[r][k], 0));
+        const z = logits.reduce((s, l) => s + Math.exp(l), 0);
+        for (let k = 0; k < 3; k++) {
+          const expected =
+            E.slice(1).reduce((s, v, j) => s + (Math.exp(logits[j]) / z) * v[k], 0) - E[positives[r]][k];
+          expect(got[r][k]).toBeCloseTo(expected / 2, 5);
+        }
+      }
+    }));
+});
+
+describe("fullSoftmaxLoss: the sampled softmax with every item as a candidate", () => {
+  it("equals the sampled loss over all real items (uniform expected counts, own column masked), value and gradients", () =>
+    cpu(() => {
+      const rng = new Rng(11);
+      const N = 9;
+      const E = tf.tensor2d(randomMatrix(N, 4, rng));
+      const U = tf.tensor2d(randomMatrix(5, 4, rng));
+      const positives = Int32Array.from([1, 8, 3, 3, 5]);
+      const all = Int32Array.from({ length: N - 1 }, (_, j) => j + 1);
+      const full = (u: tf.Tensor, e: tf.Tensor) =>
+        fullSoftmaxLoss({
+          u: u as tf.Tensor2D,
+          positiveIds: positives,
+          itemEmbeddings: e as tf.Tensor2D,
+          temperature: 0.7,
+        });
+      const sampled = (u: tf.Tensor, e: tf.Tensor) =>
+        sampledSoftmaxLoss({
+          u: u as tf.Tensor2D,
+          positiveIds: positives,
+          positiveEmbeddings: tf.gather(e, tf.tensor1d(positives, "int32")) as tf.Tensor2D,
+          candidates: uniformCandidates(all, tf.gather(e, tf.tensor1d(all, "int32")) as tf.Tensor2D, N),
+          temperature: 0.7,
+        });
+      const a = tf.valueAndGrads(full)([U, E]);
+      const b = tf.valueAndGrads(sampled)([U, E]);
+      expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0], 5);
+      for (let i = 0; i < 2; i++) {
+        const v = maxViolation(
+          a.grads[i].dataSync() as Float32Array,
+          b.grads[i].dataSync() as Float32Array,
+          1e-5,
+          1e-4,
+        );
+        expect(v.excess).toBeLessThanOrEqual(0);
+      }
+    }));
+
+  it("wasm agrees with cpu (value and gradients)", async () => {
+    const rng = new Rng(5);
+    const E = randomMatrix(40, 8, rng);
+    const U = randomMatrix(12, 8, rng);
+    const positives = Int32Array.from({ length: 12 }, () => 1 + rng.int(39));
+    const { wasm, cpu: ref } = await onBothBackends(() => {
+      const { value, grads } = tf.valueAndGrads((u: tf.Tensor, e: tf.Tensor) =>
+        fullSoftmaxLoss({
+          u: u as tf.Tensor2D,
+          positiveIds: positives,
+          itemEmbeddings: e as tf.Tensor2D,
+          temperature: 1,
+        }),
+      )([tf.tensor2d(U), tf.tensor2d(E)]);
+      return [value, ...grads];
+    });
+    for (let i = 0; i < ref.length; i++)
+      expect(maxViolation(wasm[i], ref[i], 1e-5, 1e-4).excess).toBeLessThanOrEqual(0);
+  });
+});
+
+describe("fullSoftmaxLoss: bad input", () => {
+  const args = (positiveIds: number[], u = [[1, 0]]) => ({
+    u: tf.tensor2d(u),
+    positiveIds: Int32Array.from(positiveIds),
+    itemEmbeddings: tf.tensor2d([
+      [0, 0],
+      [1, 0],
+    ]),
+    temperature: 1,
+  });
+  it("refuses a padding or out-of-range positive, naming the row", () =>
+    cpu(() => {
+      expect(() => fullSoftmaxLoss(args([0]))).toThrow(/positiveIds.*row 0 has positive 0/);
+      expect(() => fullSoftmaxLoss(args([2]))).toThrow(/positiveIds.*1\.\.1/);
+    }));
+  it("refuses a width mismatch and a bad temperature", () =>
+    cpu(() => {
+      expect(() => fullSoftmaxLoss(args([1], [[1, 0, 0]]))).toThrow(/itemEmbeddings/);
+      expect(() => fullSoftmaxLoss({ ...args([1]), temperature: 0 })).toThrow(/temperature/);
+    }));
+});
