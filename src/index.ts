@@ -210,6 +210,13 @@ export {
   type WrittenReport,
   writeReport,
 } from "./report/report.ts";
+export {
+  type CandidatesRequest,
+  candidatesRequestSchema,
+  DEFAULT_MAX_K,
+  errorBodySchema,
+  MAX_REQUEST_CATEGORIES,
+} from "./serve/api.ts";
 // Candidate service (src/serve): bundles (model + index + store version), request validation, the
 // per-request path, Prometheus metrics, hot swap, the Fastify app.
 export {
@@ -230,16 +237,10 @@ export {
   embedRequest,
   type StageTimings,
 } from "./serve/candidates.ts";
+export { LOOPBACK_ADDRESSES, SERVE_LIMITS } from "./serve/limits.ts";
 export { createServeMetrics, type ServeMetrics } from "./serve/metrics.ts";
-export {
-  type CandidatesRequest,
-  candidatesRequestSchema,
-  DEFAULT_MAX_K,
-  MAX_REQUEST_CATEGORIES,
-  parseCandidatesRequest,
-  type ResolvedRequest,
-  resolveRequest,
-} from "./serve/request.ts";
+export { formatOpenapi, openapiDocument } from "./serve/openapi.ts";
+export { parseCandidatesRequest, type ResolvedRequest, resolveRequest } from "./serve/request.ts";
 export {
   buildServer,
   type ErrorBody,

@@ -13,6 +13,7 @@ import { registerExportCommand } from "./commands/export.ts";
 import { registerFunnelCommand } from "./commands/funnel.ts";
 import { registerFunnelSweepCommand } from "./commands/funnelSweep.ts";
 import { registerIndexCommand } from "./commands/index.ts";
+import { registerOpenapiCommand } from "./commands/openapi.ts";
 import { registerReportCommand } from "./commands/report.ts";
 import { registerServeCommand } from "./commands/serve.ts";
 import { registerStoreCommand } from "./commands/store.ts";
@@ -39,6 +40,7 @@ registerStoreCommand(program);
 registerTrainCommand(program);
 registerEncodeCommand(program);
 registerServeCommand(program);
+registerOpenapiCommand(program);
 registerExportCommand(program);
 registerReportCommand(program);
 

@@ -15,5 +15,16 @@ export function toOptionalNumber(text: string | undefined, name: string): number
   return text === undefined ? undefined : toNumber(text, name);
 }
 
+/** `text` as an integer in [min, max]; CTXREC_ERR_ARG naming `name` otherwise. */
+export function intOption(text: string, name: string, min: number, max: number): number {
+  const v = toNumber(text, name);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new CtxrecError("CTXREC_ERR_ARG", `expected an integer in [${min}, ${max}], got ${text}`, {
+      param: name,
+    });
+  }
+  return v;
+}
+
 /** Thousands-separated integer for tables and summaries. */
 export const formatCount = (n: number): string => n.toLocaleString("en-US");

@@ -59,6 +59,15 @@ export const ERROR_CODES = {
   },
   CTXREC_ERR_STORE: { status: 503, summary: "The feature store or vector index failed or is unreachable." },
   CTXREC_ERR_REQUEST: { status: 400, summary: "An HTTP request is malformed or asks for something invalid." },
+  CTXREC_ERR_TIMEOUT: {
+    status: 503,
+    summary:
+      "A request was not answered within the service's time limit (a slow store or an overloaded server).",
+  },
+  CTXREC_ERR_INTERNAL: {
+    status: 500,
+    summary: "An unexpected failure inside ctxrec (a bug): the message says what failed; please report it.",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,6 @@
 /**
- * The `POST /v1/candidates` request: its zod schema (shape and types) and its resolution against
- * one bundle's vocabularies (ids → codes, context row, demographic codes, eligibility filter).
+ * The `POST /v1/candidates` request after validation: its resolution against one bundle's
+ * vocabularies (ids → codes, context row, demographic codes, eligibility filter).
  *
  * Decisions (docs/serving.md, "Errors"):
  *   - an unknown subject item or category id is a client error (CTXREC_ERR_DATA_UNKNOWN_ID, 404
@@ -13,95 +13,28 @@
  *   - an unknown `filter.country` gives the items eligible everywhere (the data layer's rule for a
  *     country no item is restricted to).
  *
- * Shapes: k context slots (the online graph's contextK).
+ * The request schema is in `api.ts` (the HTTP contract). Shapes: k context slots (the online
+ * graph's contextK).
  */
-import { z } from "zod";
 import { CtxrecError } from "../core/errors.ts";
-import { formatPath, showValue } from "../data/schema.ts";
 import type { ContextInput } from "../model/contextLayer.ts";
 import { contextFromItems, emptyContextBatch } from "../train/context.ts";
 import { normaliseRow, writeTopK } from "../train/contextBatch.ts";
+import type { CandidatesRequest, candidatesRequestSchema } from "./api.ts";
+import { requestIssueError } from "./httpErrors.ts";
 import { demographicValue, type ServingTables } from "./tables.ts";
 
-/** Largest `k` a request may ask for unless the server is configured otherwise. */
-export const DEFAULT_MAX_K = 1000;
-/** Most categories a request may list as its context. */
-export const MAX_REQUEST_CATEGORIES = 64;
-
-const idString = z
-  .string({ error: "expected a non-empty string" })
-  .min(1, "expected a non-empty string")
-  .max(512);
-
-const categorySchema = z.strictObject({
-  id: idString,
-  confidence: z
-    .number({ error: "expected a number in (0, 1]" })
-    .gt(0, "expected a number in (0, 1]")
-    .lte(1, "expected a number in (0, 1]"),
-});
-
-const contextSchema = z
-  .strictObject({
-    subjectItemId: idString.optional(),
-    categories: z
-      .array(categorySchema, { error: "expected an array of {id, confidence}" })
-      .min(1, "expected at least one category (omit context for none)")
-      .max(MAX_REQUEST_CATEGORIES, `expected at most ${MAX_REQUEST_CATEGORIES} categories`)
-      .optional(),
-  })
-  .refine((c) => (c.subjectItemId === undefined) !== (c.categories === undefined), {
-    error: "expected exactly one of subjectItemId or categories",
-  });
-
-const demographicsSchema = z.strictObject({
-  age: z
-    .number({ error: "expected an integer age in [0, 150]" })
-    .int("expected an integer age in [0, 150]")
-    .min(0, "expected an integer age in [0, 150]")
-    .max(150, "expected an integer age in [0, 150]")
-    .optional(),
-  country: idString.optional(),
-  gender: idString.optional(),
-  occupation: idString.optional(),
-});
-
-/** The request body schema for a server whose largest k is `maxK`. */
-export function candidatesRequestSchema(maxK: number) {
-  return z.strictObject({
-    userId: idString,
-    context: contextSchema.optional(),
-    demographics: demographicsSchema.optional(),
-    k: z
-      .number({ error: `expected an integer in [1, ${maxK}]` })
-      .int(`expected an integer in [1, ${maxK}]`)
-      .min(1, `expected an integer in [1, ${maxK}]`)
-      .max(maxK, `expected an integer in [1, ${maxK}] (ask for fewer candidates)`),
-    filter: z.strictObject({ country: idString }).optional(),
-  });
-}
-
-export type CandidatesRequest = z.infer<ReturnType<typeof candidatesRequestSchema>>;
-
-/** Parses a body; throws CTXREC_ERR_REQUEST (400) naming the first bad field and its value. */
+/**
+ * Parses a body outside Fastify (the server validates through the same schema in its validator
+ * compiler); throws CTXREC_ERR_REQUEST (400) naming the first bad field and its value.
+ */
 export function parseCandidatesRequest(
   schema: ReturnType<typeof candidatesRequestSchema>,
   body: unknown,
 ): CandidatesRequest {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = formatPath(issue.path, "body");
-  let shown = body;
-  for (const p of issue.path) {
-    shown =
-      shown !== null && typeof shown === "object" ? (shown as Record<PropertyKey, unknown>)[p] : undefined;
-  }
-  const what =
-    issue.code === "unrecognized_keys"
-      ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; the fields are listed in docs/serving.md`
-      : `${issue.message}, received ${body === undefined ? "no body" : showValue(shown)}`;
-  throw new CtxrecError("CTXREC_ERR_REQUEST", what, { field });
+  throw requestIssueError(r.error.issues[0], body, "body");
 }
 
 /** A request resolved against one bundle: codes and the one-row inputs of the online tower. */

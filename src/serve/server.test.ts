@@ -4,11 +4,11 @@
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createStoreCounters } from "../store/featureStore.ts";
-import { loadBundle } from "./bundle.ts";
-import { buildServer } from "./server.ts";
-import { BundleHandle, bundleLoader } from "./swap.ts";
-import { makeServeFixture, type ServeFixture } from "./testBundle.ts";
+import { wrapError } from "../core/errors.ts";
+import type { FeatureStore } from "../store/featureStore.ts";
+import { buildServer, type ServerOptions } from "./server.ts";
+import { BundleHandle } from "./swap.ts";
+import { fixtureBundles, makeServeFixture, type ServeFixture } from "./testBundle.ts";
 
 let fx: ServeFixture;
 let app: FastifyInstance;
@@ -16,14 +16,7 @@ let bundles: BundleHandle;
 
 beforeAll(async () => {
   fx = await makeServeFixture(3);
-  const opts = { counters: createStoreCounters() };
-  const src = {
-    modelDir: fx.modelDir,
-    indexPath: fx.exactPath,
-    storeUrl: fx.storeUrl,
-    itemCountries: fx.itemCountries,
-  };
-  bundles = new BundleHandle(await loadBundle(src, opts), bundleLoader(opts));
+  bundles = await fixtureBundles(fx);
   app = buildServer(bundles, { maxK: 50 });
 });
 
@@ -35,6 +28,14 @@ afterAll(async () => {
 
 const post = (payload: unknown) =>
   app.inject({ method: "POST", url: "/v1/candidates", payload: payload as object });
+/** A body sent as given, with a JSON content type. */
+const postRaw = (payload: string) =>
+  app.inject({
+    method: "POST",
+    url: "/v1/candidates",
+    headers: { "content-type": "application/json" },
+    payload,
+  });
 
 /** A user with events (so with a cached state) and an item id of the catalogue. */
 const user = () => fx.ds.userVocab.names[1];
@@ -147,7 +148,7 @@ describe("bad requests: 4xx naming the field, never a crash", () => {
     string,
     () => Promise<{ statusCode: number; json: () => unknown }>,
     number,
-    string,
+    string | undefined,
     RegExp,
   ][] = [
     [
@@ -245,9 +246,66 @@ describe("bad requests: 4xx naming the field, never a crash", () => {
       "body",
       /FST_ERR_CTP_BODY_TOO_LARGE/,
     ],
+    ["an empty body with a JSON content type", () => postRaw(""), 400, "body", /FST_ERR_CTP_EMPTY_JSON_BODY/],
+    ["JSON null", () => postRaw("null"), 400, "body", /expected object/],
+    ["a __proto__ key", () => postRaw('{"userId":"u","k":1,"__proto__":{"x":1}}'), 400, "body", /JSON/],
+    ["an id over 512 characters", () => post({ userId: "u".repeat(513), k: 1 }), 400, "body.userId", /512/],
+    // Huge k: above the bound, beyond 2^53, and a literal that JSON.parse reads as Infinity.
+    ["k = 1e9", () => post({ userId: "u", k: 1e9 }), 400, "body.k", /ask for fewer/],
+    ["k = 2^60", () => postRaw('{"userId":"u","k":1152921504606846976}'), 400, "body.k", /\[1, 50\]/],
+    ["k = 1e400", () => postRaw('{"userId":"u","k":1e400}'), 400, "body.k", /received Infinity/],
+    ["k negative", () => post({ userId: "u", k: -3 }), 400, "body.k", /\[1, 50\]/],
+    [
+      "a badly encoded URL",
+      () => app.inject({ method: "GET", url: "/%zz" }),
+      400,
+      "url",
+      /FST_ERR_BAD_URL.*percent-encoded/,
+    ],
+    [
+      "GET on the POST route",
+      () => app.inject({ method: "GET", url: "/v1/candidates" }),
+      404,
+      undefined,
+      /no route GET \/v1\/candidates/,
+    ],
+    [
+      "a reload from a non-loopback address, even with a bad body",
+      () =>
+        app.inject({
+          method: "POST",
+          url: "/admin/reload",
+          remoteAddress: "10.1.2.3",
+          payload: { modelDir: 3 },
+        }),
+      403,
+      undefined,
+      /only accepted from loopback, not 10\.1\.2\.3/,
+    ],
+    [
+      "a reload path that is not a string",
+      () => app.inject({ method: "POST", url: "/admin/reload", payload: { modelDir: 3 } }),
+      400,
+      "body.modelDir",
+      /non-empty path string, received 3/,
+    ],
+    [
+      "a reload with an unknown field",
+      () => app.inject({ method: "POST", url: "/admin/reload", payload: { model: "x" } }),
+      400,
+      "body",
+      /unknown field.*"model"/,
+    ],
+    [
+      "a reload body that is not an object",
+      () => app.inject({ method: "POST", url: "/admin/reload", payload: [1] }),
+      400,
+      "body",
+      /expected object/,
+    ],
   ];
   for (const [name, send, status, field, message] of cases) {
-    it(`${name} → ${status} naming ${field}`, async () => {
+    it(`${name} → ${status} naming ${field ?? "no field"}`, async () => {
       const r = await send();
       expect(r.statusCode).toBe(status);
       const e = (r.json() as { error: { code: string; message: string; field?: string } }).error;
@@ -282,8 +340,81 @@ describe("bad requests: 4xx naming the field, never a crash", () => {
 
   it("errors are counted by kind in /metrics", async () => {
     const m = (await app.inject({ method: "GET", url: "/metrics" })).body;
-    expect(m).toMatch(/ctxrec_request_errors_total\{code="CTXREC_ERR_REQUEST",status="400"\} [1-9]/);
-    expect(m).toMatch(/ctxrec_request_errors_total\{code="CTXREC_ERR_DATA_UNKNOWN_ID",status="404"\} [1-9]/);
+    for (const [code, status] of [
+      ["CTXREC_ERR_REQUEST", 400],
+      ["CTXREC_ERR_DATA_UNKNOWN_ID", 404],
+      ["CTXREC_ERR_REQUEST", 404], // unknown routes
+      ["CTXREC_ERR_REQUEST", 403], // reloads from afar
+      ["CTXREC_ERR_REQUEST", 413],
+      ["CTXREC_ERR_REQUEST", 415],
+    ] as const)
+      expect(m).toMatch(
+        new RegExp(`ctxrec_request_errors_total\\{code="${code}",status="${status}"\\} [1-9]`),
+      );
+  });
+});
+
+describe("failures inside the service answer the error shape too", () => {
+  /** A server over the fixture's bundle with some of its store's methods replaced. */
+  function withStore(patch: Partial<FeatureStore>, opts: ServerOptions = {}): FastifyInstance {
+    const b = bundles.current;
+    const store: FeatureStore = Object.assign(Object.create(b.store), patch);
+    const handle = new BundleHandle({ ...b, store }, () =>
+      Promise.reject(new Error("no reloads in this test")),
+    );
+    return buildServer(handle, opts);
+  }
+  const ask = (a: FastifyInstance) =>
+    a.inject({ method: "POST", url: "/v1/candidates", payload: { userId: user(), k: 3 } });
+  const errorOf = (r: { json: () => unknown }) =>
+    (r.json() as { error: { code: string; message: string; field?: string } }).error;
+
+  it("an unexpected exception → 500 CTXREC_ERR_INTERNAL with its message, counted", async () => {
+    const a = withStore({ get: () => Promise.reject(new TypeError("boom")) });
+    const r = await ask(a);
+    expect(r.statusCode).toBe(500);
+    expect(errorOf(r)).toEqual({ code: "CTXREC_ERR_INTERNAL", message: "internal error: boom" });
+    const m = (await a.inject({ method: "GET", url: "/metrics" })).body;
+    expect(m).toMatch(/ctxrec_request_errors_total\{code="CTXREC_ERR_INTERNAL",status="500"\} 1/);
+    await a.close();
+  });
+
+  it("an unreachable store → 503 CTXREC_ERR_STORE; /healthz says so in its own shape", async () => {
+    const down = () =>
+      Promise.reject(wrapError("CTXREC_ERR_STORE", new Error("ECONNREFUSED"), "is redis-server running?"));
+    const a = withStore({ get: down, activeVersion: down });
+    const r = await ask(a);
+    expect(r.statusCode).toBe(503);
+    expect(errorOf(r)).toEqual({
+      code: "CTXREC_ERR_STORE",
+      message: "ECONNREFUSED (is redis-server running?)",
+    });
+    const h = await a.inject({ method: "GET", url: "/healthz" });
+    expect(h.statusCode).toBe(503);
+    expect(h.json()).toMatchObject({
+      status: "store unavailable",
+      error: { code: "CTXREC_ERR_STORE", message: "ECONNREFUSED (is redis-server running?)" },
+      modelVersion: fx.version,
+      store: { version: fx.version },
+    });
+    await a.close();
+  });
+
+  it("a request stuck in the store past the handler timeout → 503 CTXREC_ERR_TIMEOUT, and the server goes on", async () => {
+    let release: () => void = () => {};
+    const stuck = new Promise<undefined>((resolve) => {
+      release = () => resolve(undefined);
+    });
+    const a = withStore({ get: () => stuck }, { handlerTimeoutMs: 100 });
+    const r = await ask(a);
+    expect(r.statusCode).toBe(503);
+    const e = errorOf(r);
+    expect(e.code).toBe("CTXREC_ERR_TIMEOUT");
+    expect(e.message).toMatch(/timed out after 100 ms on route '\/v1\/candidates'/);
+    expect(e.field).toBeUndefined();
+    release(); // the handler finishes late; its answer is dropped
+    expect((await a.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+    await a.close();
   });
 });
 

@@ -1,207 +1,191 @@
 /**
  * The candidate service (DESIGN §5) as a Fastify app, built from a `BundleHandle` so tests drive it
- * with `app.inject()` and the CLI only adds `listen` and signals:
+ * with `app.inject()` and the CLI only adds `listen` and signals. The routes and their schemas are
+ * in `routes.ts` / `api.ts` (and described at `GET /openapi.json`); this module wires them to the
+ * bundle, the metrics and the limits of `limits.ts`.
  *
- *   POST /v1/candidates   {userId, context?, demographics?, k, filter?} → candidates (request.ts)
- *   GET  /healthz         model version, index size, store version, uptime
- *   GET  /metrics         Prometheus text (metrics.ts)
- *   POST /admin/reload    hot swap (loopback callers only; optional {modelDir, indexPath, storeUrl})
- *
- * Every error leaves as `{error: {code, message, field?}}` with the status of its ctxrec error
- * code (src/core/errors.ts); Fastify's own errors (malformed JSON, wrong content type, body too
- * large) keep their 4xx status and say what to fix. Nothing a client sends can crash the process.
+ * Every error leaves as `{error: {code, message, field?}}` with a code of the error registry
+ * (src/core/errors.ts, mapping in httpErrors.ts): route errors through the error handler, unknown
+ * routes through the not-found handler, bad URLs through `frameworkErrors`, and what Node rejects
+ * before a request exists (malformed HTTP, headers too large, request timeout) through the
+ * `clientErrorHandler`. Nothing a client sends can crash the process.
  */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
-import { CtxrecError } from "../core/errors.ts";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+  LogController,
+} from "fastify";
 import { describeStoreUrl, parseStoreUrl } from "../store/url.ts";
+import { DEFAULT_MAX_K, type Health } from "./api.ts";
 import { answerCandidates } from "./candidates.ts";
+import {
+  clientErrorReply,
+  type ErrorReply,
+  errorReply,
+  RequestRefused,
+  rawErrorResponse,
+} from "./httpErrors.ts";
+import { SERVE_LIMITS } from "./limits.ts";
 import { createServeMetrics, type ServeMetrics } from "./metrics.ts";
-import { candidatesRequestSchema, DEFAULT_MAX_K, parseCandidatesRequest, resolveRequest } from "./request.ts";
+import { formatOpenapi, useZodApi } from "./openapi.ts";
+import { resolveRequest } from "./request.ts";
+import { registerRoutes, type ServeHandlers } from "./routes.ts";
 import type { BundleHandle } from "./swap.ts";
+
+export type { ErrorBody } from "./api.ts";
+export { errorReply } from "./httpErrors.ts";
 
 export interface ServerOptions {
   /** Largest k a request may ask for (default 1000). */
   maxK?: number;
   /** Fastify/pino logger setting (default false: tests stay quiet; the CLI turns it on). */
   logger?: FastifyServerOptions["logger"];
+  /** Time limit of one request from routing to reply, ms (default SERVE_LIMITS.handlerTimeoutMs; tests shorten it). */
+  handlerTimeoutMs?: number;
+  /** Time to receive a whole request, ms (default SERVE_LIMITS.requestTimeoutMs; tests shorten it). */
+  requestTimeoutMs?: number;
 }
 
-/** The JSON error body. */
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
-}
-
-// fast-json-stringify schema of a 200 answer: serialising from a schema is several times faster
-// than JSON.stringify for this shape, and it is on every request's path.
-const CANDIDATES_RESPONSE = {
-  type: "object",
-  properties: {
-    candidates: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: { itemId: { type: "string" }, score: { type: "number" } },
-        required: ["itemId", "score"],
-      },
-    },
-    modelVersion: { type: "string" },
-    stateAgeSeconds: { type: ["number", "null"] },
-    coldStart: { type: "boolean" },
-    timings: {
-      type: "object",
-      properties: { storeMs: { type: "number" }, towerMs: { type: "number" }, annMs: { type: "number" } },
-    },
-    warnings: { type: "array", items: { type: "string" } },
-  },
-} as const;
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
-
-/** Status and body for any error reaching the edge. */
-export function errorReply(err: unknown): { status: number; body: ErrorBody } {
-  if (err instanceof CtxrecError) {
-    const field = err.location.field ?? err.location.param;
-    return {
-      status: err.status,
-      body: { error: { code: err.code, message: err.message, ...(field !== undefined ? { field } : {}) } },
-    };
-  }
-  const e = err as { statusCode?: number; code?: string; message?: string };
-  if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
-    // Fastify's own client errors (FST_ERR_CTP_INVALID_JSON_BODY, _INVALID_MEDIA_TYPE, _BODY_TOO_LARGE…).
-    const fix =
-      e.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
-        ? "send Content-Type: application/json"
-        : "send one JSON object as described in docs/serving.md";
-    return {
-      status: e.statusCode,
-      body: {
-        error: {
-          code: "CTXREC_ERR_REQUEST",
-          message: `body: ${e.message ?? "malformed request"} (${e.code ?? "bad request"}); ${fix}`,
-          field: "body",
-        },
-      },
-    };
-  }
+/** The request handlers over `bundles`, counting into `metrics`. */
+function bundleHandlers(
+  app: FastifyInstance,
+  bundles: BundleHandle,
+  metrics: ServeMetrics,
+  startedAt: number,
+): ServeHandlers {
+  let openapiText: string | undefined;
   return {
-    status: 500,
-    body: { error: { code: "INTERNAL", message: `internal error: ${e?.message ?? String(err)}` } },
+    async candidates(body) {
+      const t0 = performance.now();
+      const res = await bundles.use(async (b) =>
+        answerCandidates(b, resolveRequest(body, b.tables, b.model.contextK)),
+      );
+      metrics.observe(res.timings, performance.now() - t0);
+      metrics.ok();
+      if (res.coldStart) metrics.coldStart();
+      if (res.warnings !== undefined) {
+        for (const w of res.warnings) metrics.unknownValue(w.slice(0, w.indexOf(":")));
+      }
+      return res;
+    },
+
+    async health() {
+      const b = bundles.current;
+      const base = {
+        modelVersion: b.modelVersion,
+        generation: bundles.generation,
+        index: { kind: b.index.manifest.kind, size: b.index.size, dim: b.index.dim },
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        bundleAgeSeconds: Math.round((Date.now() - b.loadedAt) / 1000),
+      };
+      const store: Health["store"] = {
+        url: describeStoreUrl(parseStoreUrl(b.source.storeUrl)),
+        version: b.store.versionOf(),
+      };
+      try {
+        // Touches the store, so an unreachable Redis shows up here rather than on the first request.
+        store.activeVersion = (await b.store.activeVersion()) ?? null;
+        return { status: 200, body: { status: "ok", ...base, store } };
+      } catch (err) {
+        const error = errorReply(err).body.error;
+        return { status: 503, body: { status: "store unavailable", error, ...base, store } };
+      }
+    },
+
+    async metrics() {
+      return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
+    },
+
+    async reload(body, log) {
+      try {
+        const r = await bundles.reload(body ?? {}, log);
+        metrics.reload("ok");
+        metrics.setModel(r.modelVersion);
+        return { status: "swapped", ...r };
+      } catch (err) {
+        metrics.reload("refused");
+        log.error({ err }, "reload refused; the previous bundle keeps serving");
+        throw err;
+      }
+    },
+
+    openapi: () => {
+      openapiText ??= formatOpenapi(app.swagger());
+      return openapiText;
+    },
   };
 }
 
 /** Builds the app over `bundles` (not listening). Use `app.inject()` in tests, `app.listen()` to serve. */
 export function buildServer(bundles: BundleHandle, opts: ServerOptions = {}): FastifyInstance {
   const maxK = opts.maxK ?? DEFAULT_MAX_K;
-  const schema = candidatesRequestSchema(maxK);
   const startedAt = Date.now();
   const metrics: ServeMetrics = createServeMetrics(bundles.current.store.counters);
   metrics.setModel(bundles.current.modelVersion);
+
+  const send = (reply: FastifyReply, r: ErrorReply) => {
+    metrics.error(r.body.error.code, r.status);
+    return reply.status(r.status).send(r.body);
+  };
+  const requestTimeout = opts.requestTimeoutMs ?? SERVE_LIMITS.requestTimeoutMs;
   const app = Fastify({
     logger: opts.logger ?? false,
     // No per-request log lines: at 1,000 req/s they would cost more than the request itself.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 64 * 1024,
+    bodyLimit: SERVE_LIMITS.bodyLimitBytes,
+    requestTimeout,
+    handlerTimeout: opts.handlerTimeoutMs ?? SERVE_LIMITS.handlerTimeoutMs,
+    keepAliveTimeout: SERVE_LIMITS.keepAliveTimeoutMs,
+    maxRequestsPerSocket: SERVE_LIMITS.maxRequestsPerSocket,
+    http: {
+      maxHeaderSize: SERVE_LIMITS.maxHeaderBytes,
+      // Given here too so that Node checks headersTimeout ≤ requestTimeout.
+      requestTimeout,
+      headersTimeout: Math.min(SERVE_LIMITS.headersTimeoutMs, requestTimeout),
+      connectionsCheckingInterval: SERVE_LIMITS.timeoutCheckIntervalMs,
+    },
+    // While closing, requests still arriving on open connections are served (the bundle closes
+    // after the server), instead of Fastify's 503 in its own body shape.
+    return503OnClosing: false,
+    // A badly encoded URL (FST_ERR_BAD_URL) never reaches the error handler.
+    frameworkErrors: (err, _req, reply) => send(reply, errorReply(err)),
+    // Malformed HTTP, headers over the limit, request timeout: answered on the raw socket.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === "ECONNRESET" || socket.destroyed) return;
+      const r = clientErrorReply(err, requestTimeout);
+      metrics.error(r.body.error.code, r.status);
+      if (socket.writable) socket.write(rawErrorResponse(r, STATUS_CODES[r.status] ?? "Error"));
+      socket.destroy(err);
+    },
   });
 
   // Only JSON bodies: without this, text/plain is parsed into a string and reported as a wrong type.
   app.removeContentTypeParser("text/plain");
   app.setErrorHandler((err, req, reply) => {
-    const { status, body } = errorReply(err);
-    metrics.error(body.error.code, status);
-    if (status >= 500) req.log.error({ err }, "request failed");
-    reply.status(status).send(body);
+    const r = errorReply(err);
+    if (r.status >= 500) req.log.error({ err }, "request failed");
+    return send(reply, r);
   });
-  app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({
-      error: {
-        code: "CTXREC_ERR_REQUEST",
-        message: `no route ${req.method} ${req.url}; routes: POST /v1/candidates, GET /healthz, GET /metrics, POST /admin/reload`,
-      },
-    } satisfies ErrorBody);
+  // The routes as registered, for the not-found message.
+  const routes: string[] = [];
+  app.addHook("onRoute", (r) => {
+    for (const m of [r.method].flat()) if (m !== "HEAD") routes.push(`${m} ${r.url}`);
   });
+  app.setNotFoundHandler((req, reply) =>
+    send(
+      reply,
+      errorReply(new RequestRefused(404, `no route ${req.method} ${req.url}; routes: ${routes.join(", ")}`)),
+    ),
+  );
 
-  app.post("/v1/candidates", { schema: { response: { 200: CANDIDATES_RESPONSE } } }, async (req) => {
-    const t0 = performance.now();
-    const parsed = parseCandidatesRequest(schema, req.body);
-    const res = await bundles.use(async (b) =>
-      answerCandidates(b, resolveRequest(parsed, b.tables, b.model.contextK)),
-    );
-    metrics.observe(res.timings, performance.now() - t0);
-    metrics.ok();
-    if (res.coldStart) metrics.coldStart();
-    if (res.warnings !== undefined) {
-      for (const w of res.warnings) metrics.unknownValue(w.slice(0, w.indexOf(":")));
-    }
-    return res;
-  });
-
-  app.get("/healthz", async (_req, reply) => {
-    const b = bundles.current;
-    const base = {
-      modelVersion: b.modelVersion,
-      generation: bundles.generation,
-      index: { kind: b.index.manifest.kind, size: b.index.size, dim: b.index.dim },
-      store: {
-        url: describeStoreUrl(parseStoreUrl(b.source.storeUrl)),
-        version: b.store.versionOf(),
-      } as Record<string, unknown>,
-      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-      bundleAgeSeconds: Math.round((Date.now() - b.loadedAt) / 1000),
-    };
-    try {
-      // Touches the store, so an unreachable Redis shows up here rather than on the first request.
-      base.store.activeVersion = (await b.store.activeVersion()) ?? null;
-      return { status: "ok", ...base };
-    } catch (err) {
-      reply.status(503);
-      return { status: "store unavailable", error: errorReply(err).body.error, ...base };
-    }
-  });
-
-  app.get("/metrics", async (_req, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-
-  app.post("/admin/reload", async (req, reply) => {
-    if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) {
-      reply.status(403);
-      return {
-        error: {
-          code: "CTXREC_ERR_REQUEST",
-          message: `reload is only accepted from loopback, not ${req.socket.remoteAddress}; send SIGHUP or call it on the host`,
-        },
-      } satisfies ErrorBody;
-    }
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const src: Record<string, string> = {};
-    for (const key of ["modelDir", "indexPath", "storeUrl"]) {
-      const v = body[key];
-      if (v === undefined) continue;
-      if (typeof v !== "string" || v.length === 0) {
-        throw new CtxrecError(
-          "CTXREC_ERR_REQUEST",
-          `expected a non-empty path string, received ${JSON.stringify(v)}`,
-          {
-            field: `body.${key}`,
-          },
-        );
-      }
-      src[key] = v;
-    }
-    try {
-      const r = await bundles.reload(src, req.log);
-      metrics.reload("ok");
-      metrics.setModel(r.modelVersion);
-      return { status: "swapped", ...r };
-    } catch (err) {
-      metrics.reload("refused");
-      req.log.error({ err }, "reload refused; the previous bundle keeps serving");
-      throw err;
-    }
-  });
+  useZodApi(app);
+  app.register(async (scope) =>
+    registerRoutes(scope, maxK, bundleHandlers(app, bundles, metrics, startedAt)),
+  );
 
   // SIGHUP reloads (from the CLI) report here too, so the metrics see every swap.
   app.decorate("reloadBundles", async (): Promise<void> => {

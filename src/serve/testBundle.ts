@@ -23,8 +23,10 @@ import { vocabSizesOf } from "../model/vocabSizes.ts";
 import { encodeIntoStore } from "../offline/encodeUsers.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { openOnnxModel } from "../onnx/runtime.ts";
+import { createStoreCounters } from "../store/featureStore.ts";
 import { generateWorld } from "../synth/generate.ts";
-import type { ItemCountries } from "./bundle.ts";
+import { type ItemCountries, loadBundle } from "./bundle.ts";
+import { BundleHandle, bundleLoader } from "./swap.ts";
 
 export interface ServeFixture {
   root: string;
@@ -134,4 +136,16 @@ export async function makeServeFixture(seed = 3): Promise<ServeFixture> {
     items,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** A `BundleHandle` over the fixture's model, exact index and store (close with `closeAll`). */
+export async function fixtureBundles(fx: ServeFixture): Promise<BundleHandle> {
+  const opts = { counters: createStoreCounters() };
+  const src = {
+    modelDir: fx.modelDir,
+    indexPath: fx.exactPath,
+    storeUrl: fx.storeUrl,
+    itemCountries: fx.itemCountries,
+  };
+  return new BundleHandle(await loadBundle(src, opts), bundleLoader(opts));
 }

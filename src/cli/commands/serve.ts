@@ -10,14 +10,15 @@
  * stored needs them for the filter.
  */
 import type { Command } from "commander";
-import { CtxrecError } from "../../core/errors.ts";
 import { readModelVocabs, requireModelVocabs } from "../../offline/modelData.ts";
+import { DEFAULT_MAX_K } from "../../serve/api.ts";
 import { type BundleSource, type ItemCountries, loadBundle } from "../../serve/bundle.ts";
+import { DEFAULT_HOST, MAX_K_CEILING } from "../../serve/limits.ts";
 import { buildServer, reloadOnSignal } from "../../serve/server.ts";
 import { BundleHandle, bundleLoader } from "../../serve/swap.ts";
 import { createStoreCounters } from "../../store/featureStore.ts";
 import { loadOptionalDataset } from "../dataOptions.ts";
-import { toNumber, toOptionalNumber } from "../numbers.ts";
+import { intOption, toOptionalNumber } from "../numbers.ts";
 
 interface ServeOptions {
   model: string;
@@ -33,16 +34,6 @@ interface ServeOptions {
   path?: string;
   attributes?: string;
   skipInvalid?: boolean;
-}
-
-function intOption(text: string, name: string, min: number, max: number): number {
-  const v = toNumber(text, name);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new CtxrecError("CTXREC_ERR_ARG", `expected an integer in [${min}, ${max}], got ${text}`, {
-      param: name,
-    });
-  }
-  return v;
 }
 
 /** The item countries of the data set named by the data flags (the override), or undefined without them. */
@@ -63,7 +54,7 @@ export function registerServeCommand(program: Command): void {
   program
     .command("serve")
     .description(
-      "serve candidates over HTTP: POST /v1/candidates, GET /healthz, GET /metrics (docs/serving.md)",
+      "serve candidates over HTTP: POST /v1/candidates, GET /healthz, GET /metrics, GET /openapi.json (docs/serving.md)",
     )
     .requiredOption("--model <dir>", "model folder with its ONNX export (`ctxrec train`, `ctxrec export`)")
     .requiredOption("--index <file>", "index artifact built for that model (`ctxrec index --model`)")
@@ -72,8 +63,12 @@ export function registerServeCommand(program: Command): void {
       "feature store holding the model's states: file:PATH or redis://HOST:PORT[/DB]",
     )
     .option("--port <n>", "TCP port (0 = any free port)", "8080")
-    .option("--host <addr>", "address to listen on", "127.0.0.1")
-    .option("--max-k <n>", "largest k a request may ask for", "1000")
+    .option("--host <addr>", "address to listen on", DEFAULT_HOST)
+    .option(
+      "--max-k <n>",
+      `largest k a request may ask for (at most ${MAX_K_CEILING})`,
+      String(DEFAULT_MAX_K),
+    )
     .option("--threads <n>", "onnxruntime intra-op threads for the cold-start encoder run", "1")
     .option("--ef-search <n>", "HNSW ef at query time (default: the index artifact's)")
     .option("--log-level <level>", "pino level: fatal, error, warn, info, debug", "info")
@@ -86,7 +81,7 @@ export function registerServeCommand(program: Command): void {
     .option("--skip-invalid", "optional: skip invalid data rows while reading item countries")
     .action(async (opts: ServeOptions) => {
       const port = intOption(opts.port, "--port", 0, 65_535);
-      const maxK = intOption(opts.maxK, "--max-k", 1, 100_000);
+      const maxK = intOption(opts.maxK, "--max-k", 1, MAX_K_CEILING);
       const threads = intOption(opts.threads, "--threads", 1, 256);
       const efSearch = toOptionalNumber(opts.efSearch, "--ef-search");
       const counters = createStoreCounters();
