@@ -18,6 +18,12 @@ export interface TrainArgs {
   /** Adam learning rate for the dense weights and the lazy-Adam id table (default 2e-3; 1e-3 converged ≈2× slower on Beauty). */
   learningRate: number;
   /**
+   * Adam's β₂ for the dense weights and the id table (default 0.999, tf.train.adam's). SASRec's
+   * code uses 0.98: a shorter memory of the squared gradients, which matters for rare items whose
+   * rows get a gradient only now and then.
+   */
+  adamBeta2: number;
+  /**
    * The retrieval loss: "full" (exact softmax over the whole catalogue), "sampled" (mixed in-batch +
    * uniform negatives with logQ correction) or "auto" (default): full when the catalogue has at most
    * 65,536 items, sampled above (the rule and its reasons: src/train/lossMode.ts).
@@ -68,6 +74,7 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   maxMinutes: 30,
   batchSize: 128,
   learningRate: 2e-3,
+  adamBeta2: 0.999,
   loss: "auto",
   inBatchNegatives: 2048,
   uniformNegatives: 1024,
@@ -102,6 +109,7 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
     "learningRate",
     `expected a rate in (0, 1), got ${a.learningRate}`,
   );
+  requireArg(a.adamBeta2 > 0 && a.adamBeta2 < 1, "adamBeta2", `expected β₂ in (0, 1), got ${a.adamBeta2}`);
   requireArg(
     Number.isInteger(a.uniformNegatives) && a.uniformNegatives >= 0,
     "uniformNegatives",

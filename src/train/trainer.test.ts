@@ -148,4 +148,12 @@ describe("train arguments", () => {
     expect(() => resolveTrainArgs({ contextLossScope: "encoder" })).toThrow(/contextLossScope/);
     expect(resolveTrainArgs({ contextLossScope: "all" }).contextLossScope).toBe("all");
   });
+
+  it("takes Adam's beta2 in (0, 1) and names the field otherwise", () => {
+    expect(resolveTrainArgs({}).adamBeta2).toBe(0.999);
+    expect(resolveTrainArgs({ adamBeta2: 0.98 }).adamBeta2).toBe(0.98);
+    for (const bad of [0, 1, -0.5, Number.NaN]) {
+      expect(() => resolveTrainArgs({ adamBeta2: bad })).toThrow(/adamBeta2/);
+    }
+  });
 });

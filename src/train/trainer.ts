@@ -307,8 +307,8 @@ export function createStepper(m: CtxrecModel, ds: CompiledDataset, args: TrainAr
   const freq = positiveFrequency(ds, rows);
   const total = Math.max(1, rows.positives);
   const variables = modelVariables(m);
-  const optimizer = tf.train.adam(args.learningRate);
-  const sparseOpt = new LazyAdam(m.item.ids, { learningRate: args.learningRate });
+  const optimizer = tf.train.adam(args.learningRate, 0.9, args.adamBeta2);
+  const sparseOpt = new LazyAdam(m.item.ids, { learningRate: args.learningRate, beta2: args.adamBeta2 });
   const stepRng = new Rng(deriveSeed(args.seed, "steps"));
   const lossMode = resolveLossMode(args.loss, ds.itemVocab.size);
   return {

@@ -9,7 +9,12 @@ import { loadDataset } from "../../data/load.ts";
 import { initEngine } from "../../engine/backend.ts";
 import { evaluateLoo } from "../../eval/loo.ts";
 import { formatEvalTable } from "../../eval/result.ts";
-import { FUSIONS, type ModelConfigOverrides, resolveModelConfig } from "../../model/config.ts";
+import {
+  FUSIONS,
+  MODEL_DEFAULTS,
+  type ModelConfigOverrides,
+  resolveModelConfig,
+} from "../../model/config.ts";
 import { createModelScorer } from "../../model/scorer.ts";
 import { saveTrainedModel } from "../../pipeline/trainModel.ts";
 import { LOSS_CHOICES, type LossChoice } from "../../train/lossMode.ts";
@@ -32,6 +37,7 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   epochs: string;
   batchSize: string;
   lr: string;
+  adamBeta2: string;
   loss: LossChoice;
   negatives: string;
   temperature: string;
@@ -42,6 +48,9 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   heads?: string;
   maxLen?: string;
   dropout?: string;
+  ffn?: string;
+  itemCategories: boolean;
+  timeGaps: boolean;
   fusion?: (typeof FUSIONS)[number];
   l2Normalize?: boolean;
   test: boolean;
@@ -59,9 +68,11 @@ function modelOverrides(o: TrainOptions): ModelConfigOverrides {
       heads: num(o.heads, "--heads"),
       maxLen: num(o.maxLen, "--max-len"),
       dropout: num(o.dropout, "--dropout"),
+      ffn: num(o.ffn, "--ffn"),
+      timeGaps: o.timeGaps,
     }),
     context: { ...contextModelOverrides(o), ...drop({ enabled: o.context, dim: num(o.dim, "--dim") }) },
-    itemTower: drop({ l2Normalize: o.l2Normalize }),
+    itemTower: drop({ l2Normalize: o.l2Normalize, categories: o.itemCategories }),
     fusion: drop({ kind: o.fusion }),
   };
 }
@@ -108,6 +119,7 @@ export function registerTrainCommand(program: Command): void {
     .option("--epochs <n>", "maximum epochs", String(D.epochs))
     .option("--batch-size <n>", "sequences per batch", String(D.batchSize))
     .option("--lr <rate>", "Adam learning rate", String(D.learningRate))
+    .option("--adam-beta2 <b>", "Adam β₂ (dense weights and the id table)", String(D.adamBeta2))
     .addOption(
       new Option(
         "--loss <kind>",
@@ -128,7 +140,10 @@ export function registerTrainCommand(program: Command): void {
     .option("--blocks <n>", "Transformer blocks (default 2)")
     .option("--heads <n>", "attention heads (default 2)")
     .option("--max-len <L>", "history length L (default 50)")
-    .option("--dropout <rate>", "encoder dropout (default 0.3)")
+    .option("--dropout <rate>", `encoder dropout (default ${MODEL_DEFAULTS.encoder.dropout})`)
+    .option("--ffn <n>", `feed-forward width of each block (default ${MODEL_DEFAULTS.encoder.ffn})`)
+    .option("--no-item-categories", "item tower: the id embedding alone, without the item's categories")
+    .option("--no-time-gaps", "encoder: no time-gap embedding even where the data has timestamps")
     .addOption(new Option("--fusion <kind>", "fusion of sequence state and context").choices([...FUSIONS]))
     .option("--l2-normalize", "L2-normalise user and item embeddings (use with --temperature 0.07)")
     .option("--no-test", "skip the final test evaluation")
@@ -140,6 +155,7 @@ export function registerTrainCommand(program: Command): void {
         epochs: toNumber(opts.epochs, "--epochs"),
         batchSize: toNumber(opts.batchSize, "--batch-size"),
         learningRate: toNumber(opts.lr, "--lr"),
+        adamBeta2: toNumber(opts.adamBeta2, "--adam-beta2"),
         loss: opts.loss,
         uniformNegatives: toNumber(opts.negatives, "--negatives"),
         temperature: toNumber(opts.temperature, "--temperature"),
