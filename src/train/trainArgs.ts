@@ -41,7 +41,11 @@ export interface TrainArgs {
   temperature: number;
   /** Evaluate validation NDCG@10 every this many epochs (default 1: the full softmax converges in few epochs, and a late peak must not be missed). */
   evalEvery: number;
-  /** Stop after this many evaluations without improvement (default 5). */
+  /**
+   * Stop after this many evaluations without improvement (default 10: on ML-100K, seed 1, patience
+   * 5 stopped at epoch 30 keeping validation NDCG@10 0.0987, while 10 went on to 0.1075 at epoch 38;
+   * the validation curve under dropout 0.5 has plateaus longer than 5 epochs).
+   */
   patience: number;
   /**
    * Pseudo-context corruption and whole-context dropout: PSEUDO_CONTEXT_DEFAULTS (src/train/context.ts)
@@ -80,7 +84,7 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   uniformNegatives: 1024,
   temperature: 1,
   evalEvery: 1,
-  patience: 5,
+  patience: 10,
   pseudoContext: { ...PSEUDO_CONTEXT_DEFAULTS, wholeContextDropout: 0 },
   noContextWeight: 1,
   contextLossScope: "context",
