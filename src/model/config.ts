@@ -38,6 +38,28 @@ export interface EncoderArgs {
   eventTypes: boolean;
   /** Add a log₂ time-gap bucket embedding when the data has real timestamps (default true). */
   timeGaps: boolean;
+  /**
+   * Block layout (default "pre-norm"): "pre-norm" h = x + drop(Attn(LN₁x)), y = h + drop(FFN(LN₂h));
+   * "sasrec" as Kang & McAuley's code: q = LN₁x, h = q + Attn(q; keys, values x), z = LN₂h,
+   * y = z + drop(FFN(z)) (the residual stream re-normalised in every block, no dropout on Attn's output).
+   */
+  block: EncoderBlock;
+  /**
+   * Initial scale of the embedding tables (default "scaled"): "scaled" ids and categories
+   * N(0, 1/d), positions, types and gaps N(0, 0.02²); "xavier" every table N(0, 2/(rows + d)),
+   * as SASRec's PyTorch port (small item vectors, positions of the same order as the √d-scaled items).
+   */
+  init: EmbeddingInit;
+}
+
+export const ENCODER_BLOCKS = ["pre-norm", "sasrec"] as const;
+export type EncoderBlock = (typeof ENCODER_BLOCKS)[number];
+export const EMBEDDING_INITS = ["scaled", "xavier"] as const;
+export type EmbeddingInit = (typeof EMBEDDING_INITS)[number];
+
+/** Standard deviation of a [rows, d] embedding table's initial values under `init`. */
+export function embeddingInitStd(init: EmbeddingInit, rows: number, d: number, scaledStd: number): number {
+  return init === "xavier" ? Math.sqrt(2 / (rows + d)) : scaledStd;
 }
 
 /** How the context layer projects the weighted categories. */
@@ -97,6 +119,8 @@ export const MODEL_DEFAULTS: ModelConfig = {
     dropout: 0.5,
     eventTypes: true,
     timeGaps: true,
+    block: "pre-norm",
+    init: "scaled",
   },
   context: {
     enabled: true,
@@ -129,6 +153,16 @@ export function resolveModelConfig(over: ModelConfigOverrides = {}): ModelConfig
   }
   requireArg(e.dim % e.heads === 0, "encoder.heads", `width ${e.dim} is not divisible by ${e.heads} heads`);
   requireArg(isRate(e.dropout), "encoder.dropout", `expected a rate in [0, 1), got ${e.dropout}`);
+  requireArg(
+    (ENCODER_BLOCKS as readonly string[]).includes(e.block),
+    "encoder.block",
+    `expected one of ${ENCODER_BLOCKS.join(", ")}, got ${e.block}`,
+  );
+  requireArg(
+    (EMBEDDING_INITS as readonly string[]).includes(e.init),
+    "encoder.init",
+    `expected one of ${EMBEDDING_INITS.join(", ")}, got ${e.init}`,
+  );
   requireArg(isPosInt(c.context.dim), "context.dim", `expected an integer ≥ 1, got ${c.context.dim}`);
   requireArg(
     isPosInt(c.context.demographicDim),

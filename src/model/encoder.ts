@@ -11,7 +11,7 @@ import type { Rng } from "../core/rng.ts";
 import { assertShape } from "../core/shapes.ts";
 import { type BlockParams, blockVariables, initBlockParams, layerNorm } from "../engine/blocks.ts";
 import { constVariable } from "../engine/params.ts";
-import type { EncoderArgs, VocabSizes } from "./config.ts";
+import { type EncoderArgs, embeddingInitStd, type VocabSizes } from "./config.ts";
 import { causalBlock, dropout, normalVariable } from "./layers.ts";
 
 /** Number of time-gap buckets: 0 padding, 1 no previous event, 2.. log₂(1 + gap seconds). */
@@ -39,9 +39,10 @@ export interface EncoderParams {
 
 export function initEncoder(args: EncoderArgs, sizes: VocabSizes, rng: Rng, prefix: string): EncoderParams {
   const d = args.dim;
+  const std = (rows: number) => embeddingInitStd(args.init, rows, d, 0.02);
   const p: EncoderParams = {
     args,
-    positions: normalVariable(args.maxLen, d, 0.02, rng.fork(), `${prefix}encoder/positions`),
+    positions: normalVariable(args.maxLen, d, std(args.maxLen), rng.fork(), `${prefix}encoder/positions`),
     blocks: Array.from({ length: args.blocks }, (_, i) =>
       initBlockParams(d, args.ffn, rng.fork(), `${prefix}encoder/block${i}`),
     ),
@@ -50,9 +51,9 @@ export function initEncoder(args: EncoderArgs, sizes: VocabSizes, rng: Rng, pref
   };
   // Types: 0 padding, 1 no type; a data set with only code 1 has nothing to learn.
   if (args.eventTypes && sizes.types > 2)
-    p.types = normalVariable(sizes.types, d, 0.02, rng.fork(), `${prefix}encoder/types`);
+    p.types = normalVariable(sizes.types, d, std(sizes.types), rng.fork(), `${prefix}encoder/types`);
   if (args.timeGaps && sizes.hasTimeGaps)
-    p.gaps = normalVariable(GAP_BUCKETS, d, 0.02, rng.fork(), `${prefix}encoder/gaps`);
+    p.gaps = normalVariable(GAP_BUCKETS, d, std(GAP_BUCKETS), rng.fork(), `${prefix}encoder/gaps`);
   return p;
 }
 
@@ -102,6 +103,6 @@ export function encodeSequence(
   x = tf.mul(x, mask);
   let h = tf.add(tf.reshape(x, [B, len, d]), tf.slice(p.positions, [0, 0], [len, d])) as tf.Tensor3D;
   h = tf.mul(dropout(h, p.args.dropout, rng), tf.reshape(mask, [B, len, 1])) as tf.Tensor3D;
-  for (const blk of p.blocks) h = causalBlock(h, blk, p.args.heads, p.args.dropout, rng);
+  for (const blk of p.blocks) h = causalBlock(h, blk, p.args, rng);
   return layerNorm(h, p.lnGamma, p.lnBeta) as tf.Tensor3D;
 }

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Rng } from "../core/rng.ts";
 import { assertShape } from "../core/shapes.ts";
 import { SparseEmbeddingTable } from "../engine/sparseEmbedding.ts";
-import type { ItemTowerArgs } from "./config.ts";
+import { type EmbeddingInit, embeddingInitStd, type ItemTowerArgs } from "./config.ts";
 import type { ItemFeatures } from "./itemFeatures.ts";
 import { paddedCategories } from "./itemFeatures.ts";
 import { type DenseParams, dense, initDense, l2Normalize, normalVariable } from "./layers.ts";
@@ -30,11 +30,13 @@ export function initItemTower(
   dim: number,
   rng: Rng,
   prefix: string,
+  init: EmbeddingInit = "scaled",
 ): ItemTowerParams {
   const ids = SparseEmbeddingTable.create({
     rows: numItems,
     dim,
     rng: rng.fork(),
+    scale: embeddingInitStd(init, numItems, dim, 1 / Math.sqrt(dim)),
     name: `${prefix}item/ids`,
   });
   const p: ItemTowerParams = { args, ids };
@@ -42,7 +44,7 @@ export function initItemTower(
     p.categories = normalVariable(
       numCategories,
       dim,
-      1 / Math.sqrt(dim),
+      embeddingInitStd(init, numCategories, dim, 1 / Math.sqrt(dim)),
       rng.fork(),
       `${prefix}item/categories`,
     );

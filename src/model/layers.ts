@@ -12,6 +12,7 @@ import { causalMask, mergeHeads, splitHeads } from "../engine/attention.ts";
 import { type BlockParams, layerNorm } from "../engine/blocks.ts";
 import { linear } from "../engine/linear.ts";
 import { constVariable, glorotVariable } from "../engine/params.ts";
+import type { EncoderArgs } from "./config.ts";
 
 /**
  * Inverted dropout with a seed drawn from `rng` (same rng state ⇒ same mask). `rng` undefined or
@@ -51,19 +52,24 @@ export function normalVariable(
 }
 
 /**
- * Causal multi-head self-attention with dropout on the attention weights.
- * x [B, L, d] → [B, L, d]; position t attends to positions ≤ t only.
+ * Causal multi-head attention with dropout on the attention weights: queries from `xq`, keys and
+ * values from `xkv` (the same tensor for plain self-attention, one fused projection then).
+ * xq, xkv [B, L, d] → [B, L, d]; position t attends to positions ≤ t only.
  */
-function causalSelfAttention(
-  x: tf.Tensor3D,
+function causalAttention(
+  xq: tf.Tensor3D,
+  xkv: tf.Tensor3D,
   p: BlockParams["attention"],
   heads: number,
   rate: number,
   rng: Rng | undefined,
 ): tf.Tensor3D {
-  const [B, L, d] = x.shape;
-  const qkv = linear(tf.reshape(x, [B * L, d]), p.wQkv, p.bQkv) as tf.Tensor2D;
-  const [q, k, v] = splitHeads(qkv, B, L, heads);
+  const [B, L, d] = xq.shape;
+  const project = (x: tf.Tensor3D) => linear(tf.reshape(x, [B * L, d]), p.wQkv, p.bQkv) as tf.Tensor2D;
+  const qkv = project(xkv);
+  const [q0, k, v] = splitHeads(qkv, B, L, heads);
+  // Separate query input: its own projection (the Q columns of it are the ones read).
+  const q = xq === xkv ? q0 : splitHeads(project(xq), B, L, heads)[0];
   const dh = d / heads;
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), causalMask(L));
   const weights = dropout(tf.softmax(scores), rate, rng); // [H·B, L, L]
@@ -72,27 +78,39 @@ function causalSelfAttention(
   return tf.reshape(out, [B, L, d]);
 }
 
+/** Position-wise feed-forward with dropout on its hidden and output: x [B, L, d] → [B, L, d]. */
+function feedForward(x: tf.Tensor3D, p: BlockParams, rate: number, rng: Rng | undefined): tf.Tensor3D {
+  const hidden = tf.relu(linear(x, p.w1, p.b1));
+  return dropout(linear(dropout(hidden, rate, rng), p.w2, p.b2), rate, rng) as tf.Tensor3D;
+}
+
 /**
- * Pre-norm causal block with dropout: h = x + drop(Attn(LN₁(x))); y = h + drop(FFN(LN₂(h))).
- * x [B, L, d] → [B, L, d]. Uses the engine's `BlockParams` (initialised by `initBlockParams`).
+ * One causal block with dropout, x [B, L, d] → [B, L, d], in the layout `args.block` names:
+ *   "pre-norm": h = x + drop(Attn(LN₁x)); y = h + drop(FFN(LN₂h)).
+ *   "sasrec":   q = LN₁x; h = q + Attn(q; x); z = LN₂h; y = z + drop(FFN(z)) (SASRec's code).
+ * Uses the engine's `BlockParams` (initialised by `initBlockParams`).
  */
 export function causalBlock(
   x: tf.Tensor3D,
   p: BlockParams,
-  heads: number,
-  rate: number,
+  args: Pick<EncoderArgs, "heads" | "dropout" | "block">,
   rng: Rng | undefined,
 ): tf.Tensor3D {
-  const a = causalSelfAttention(
-    layerNorm(x, p.ln1Gamma, p.ln1Beta) as tf.Tensor3D,
-    p.attention,
-    heads,
-    rate,
-    rng,
-  );
-  const h = tf.add(x, dropout(a, rate, rng)) as tf.Tensor3D;
-  const hidden = tf.relu(linear(layerNorm(h, p.ln2Gamma, p.ln2Beta), p.w1, p.b1));
-  return tf.add(h, dropout(linear(dropout(hidden, rate, rng), p.w2, p.b2), rate, rng)) as tf.Tensor3D;
+  const { heads, dropout: rate } = args;
+  const q = layerNorm(x, p.ln1Gamma, p.ln1Beta) as tf.Tensor3D;
+  if (args.block === "sasrec") {
+    const h = tf.add(q, causalAttention(q, x, p.attention, heads, rate, rng)) as tf.Tensor3D;
+    const z = layerNorm(h, p.ln2Gamma, p.ln2Beta) as tf.Tensor3D;
+    return tf.add(z, feedForward(z, p, rate, rng)) as tf.Tensor3D;
+  }
+  const h = tf.add(
+    x,
+    dropout(causalAttention(q, q, p.attention, heads, rate, rng), rate, rng),
+  ) as tf.Tensor3D;
+  return tf.add(
+    h,
+    feedForward(layerNorm(h, p.ln2Gamma, p.ln2Beta) as tf.Tensor3D, p, rate, rng),
+  ) as tf.Tensor3D;
 }
 
 /** Row-wise L2 normalisation x [n, d] → [n, d] (ε keeps zero rows finite). */

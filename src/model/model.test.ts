@@ -130,6 +130,37 @@ describe("causal masking", () => {
   });
 });
 
+describe("encoder block layouts and embedding inits", () => {
+  it("the SASRec block keeps the causal mask", async () => {
+    const { m } = await toyModel({ ...small, encoder: { ...small.encoder, block: "sasrec" } });
+    const d = 8;
+    const a = hidden(m, [[1, 2, 3, 4, 5]]);
+    const b = hidden(m, [[1, 2, 3, 17, 9]]);
+    expect(Array.from(b.subarray(0, 3 * d))).toEqual(Array.from(a.subarray(0, 3 * d)));
+    expect(Array.from(b.subarray(3 * d, 4 * d))).not.toEqual(Array.from(a.subarray(3 * d, 4 * d)));
+    disposeModel(m);
+  });
+
+  it("xavier draws the id table with std √(2/(rows + d)), scaled with std 1/√d", async () => {
+    for (const init of ["scaled", "xavier"] as const) {
+      const { m, ds } = await toyModel({ ...small, encoder: { ...small.encoder, init } });
+      const rows = ds.itemVocab.size;
+      const ids = Int32Array.from({ length: rows }, (_, i) => i);
+      const values = tf.tidy(() => m.item.ids.gatherRows(ids).dataSync() as Float32Array);
+      const std = Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length);
+      const expected = init === "xavier" ? Math.sqrt(2 / (rows + 8)) : 1 / Math.sqrt(8);
+      expect(std).toBeGreaterThan(0.7 * expected);
+      expect(std).toBeLessThan(1.3 * expected);
+      disposeModel(m);
+    }
+  });
+
+  it("an unknown block layout or init names the field", () => {
+    expect(() => resolveModelConfig({ encoder: { block: "post-norm" as never } })).toThrow(/encoder\.block/);
+    expect(() => resolveModelConfig({ encoder: { init: "he" as never } })).toThrow(/encoder\.init/);
+  });
+});
+
 describe("evaluation never sees the test event or a pseudo-context", () => {
   it("user embeddings of the loo test batch do not depend on the test target", async () => {
     const { m, ds } = await toyModel();

@@ -52,7 +52,16 @@ export function createModel(
   const d = config.encoder.dim;
   const prefix = `ctxrec${nextInstance++}/`;
   // Each component draws from its own fork, so turning one on or off leaves the others' init unchanged.
-  const item = initItemTower(config.itemTower, sizes.items, sizes.categories, d, rng.fork(), prefix);
+  // The tables' initial scale is the encoder's choice: it sets how items weigh against positions.
+  const item = initItemTower(
+    config.itemTower,
+    sizes.items,
+    sizes.categories,
+    d,
+    rng.fork(),
+    prefix,
+    config.encoder.init,
+  );
   const encoder = initEncoder(config.encoder, sizes, rng.fork(), prefix);
   const ctxRng = rng.fork();
   const context = config.context.enabled

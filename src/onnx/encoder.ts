@@ -110,27 +110,40 @@ export function buildEncoderGraph(
     return g.op("Add", [g.op("MatMul", [hidden, w(blk.w2)]), w(blk.b2)]);
   };
 
+  // Block layouts (src/model/layers.ts `causalBlock`): "pre-norm" residual x, queries, keys and
+  // values from LN₁x, then y + FFN(LN₂y); "sasrec" residual q = LN₁x, queries from q, keys and
+  // values from x, then z = LN₂y, z + FFN(z).
+  const sasrec = p.args.block === "sasrec";
+  const feedForwardResidual = (y: string, blk: (typeof p.blocks)[number]) => {
+    const z = layerNormOp(g, y, w(blk.ln2Gamma), w(blk.ln2Beta));
+    return g.op("Add", [sasrec ? z : y, ffn(z, blk)]);
+  };
+
   p.blocks.forEach((blk, i) => {
     const a = blk.attention;
-    const qkv = g.op("Add", [
-      g.op("MatMul", [layerNormOp(g, h, w(blk.ln1Gamma), w(blk.ln1Beta)), w(a.wQkv)]),
-      w(a.bQkv),
-    ]);
+    const normed = layerNormOp(g, h, w(blk.ln1Gamma), w(blk.ln1Beta));
+    const wQkv = w(a.wQkv);
+    const bQkv = w(a.bQkv);
+    const project = (x: string) => g.op("Add", [g.op("MatMul", [x, wQkv]), bQkv]);
+    const qkv = project(sasrec ? h : normed); // keys and values (and queries in pre-norm)
+    const qSource = sasrec ? project(normed) : qkv; // its Q columns are the queries
+    const residual = sasrec ? normed : h;
     const t3 = heads(qkv);
     const k = part(t3, 1);
     const v = part(t3, 2); // [B, H, Lb, dh]
     const kT = g.op("Transpose", [k], { perm: [0, 1, 3, 2] }); // [B, H, dh, Lb]
     if (i < p.blocks.length - 1 || !lastOnly) {
       // Every position: scores [B, H, Lb, Lb].
-      const s = g.op("Add", [g.op("Mul", [g.op("MatMul", [part(t3, 0), kT]), scale]), maskLL]);
+      const q = sasrec ? part(heads(qSource), 0) : part(t3, 0);
+      const s = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, kT]), scale]), maskLL]);
       const ctx = g.op("MatMul", [g.op("Softmax", [s], { axis: -1 }), v]); // [B, H, Lb, dh]
       const merged = g.op("Reshape", [g.op("Transpose", [ctx], { perm: [0, 2, 1, 3] }), g.ints([0, 0, d])]);
-      h = g.op("Add", [h, g.op("Add", [g.op("MatMul", [merged, w(a.wOut)]), w(a.bOut)])]);
-      h = g.op("Add", [h, ffn(layerNormOp(g, h, w(blk.ln2Gamma), w(blk.ln2Beta)), blk)]);
+      const y = g.op("Add", [residual, g.op("Add", [g.op("MatMul", [merged, w(a.wOut)]), w(a.bOut)])]);
+      h = feedForwardResidual(y, blk);
       return;
     }
     // Last block: only the returned position's query; its causal row masks keys past it.
-    const qLast = g.op("GatherND", [g.op("Slice", [qkv, g.ints([0]), g.ints([d]), g.ints([2])]), last], {
+    const qLast = g.op("GatherND", [g.op("Slice", [qSource, g.ints([0]), g.ints([d]), g.ints([2])]), last], {
       batch_dims: 1,
     }); // [B, d]
     const q = g.op("Unsqueeze", [g.op("Reshape", [qLast, g.ints([0, H, dh])]), g.ints([2])]); // [B, H, 1, dh]
@@ -143,10 +156,9 @@ export function buildEncoderGraph(
     ]); // [B, H, 1, Lb]
     const ctx = g.op("MatMul", [g.op("Softmax", [s], { axis: -1 }), v]); // [B, H, 1, dh]
     const merged = g.op("Reshape", [ctx, g.ints([0, d])]); // [B, d] (H·1·dh in head order, as mergeHeads)
-    const hLast = g.op("GatherND", [h, last], { batch_dims: 1 }); // [B, d]
-    let y = g.op("Add", [hLast, g.op("Add", [g.op("MatMul", [merged, w(a.wOut)]), w(a.bOut)])]);
-    y = g.op("Add", [y, ffn(layerNormOp(g, y, w(blk.ln2Gamma), w(blk.ln2Beta)), blk)]);
-    h = y;
+    const residualLast = g.op("GatherND", [residual, last], { batch_dims: 1 }); // [B, d]
+    const y = g.op("Add", [residualLast, g.op("Add", [g.op("MatMul", [merged, w(a.wOut)]), w(a.bOut)])]);
+    h = feedForwardResidual(y, blk);
   });
   if (!lastOnly) h = g.op("GatherND", [h, last], { batch_dims: 1 }); // [B, d]
   const out = layerNormOp(g, h, w(p.lnGamma), w(p.lnBeta));

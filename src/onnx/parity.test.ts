@@ -138,6 +138,10 @@ const CASES: { name: string; config: ModelConfigOverrides; sizes?: Partial<Vocab
     config: tiny({ context: { projection: "learned", dim: 5 }, itemTower: { categories: false } }),
   },
   { name: "baseline (no context layer)", config: tiny({ context: { enabled: false } }) },
+  {
+    name: "SASRec block layout, Xavier tables, 3 blocks",
+    config: tiny({ encoder: { block: "sasrec", init: "xavier", blocks: 3 } }),
+  },
 ];
 
 describe.each(CASES)("ONNX parity: $name", ({ config, sizes }) => {
@@ -203,22 +207,25 @@ describe.each(CASES)("ONNX parity: $name", ({ config, sizes }) => {
   });
 });
 
-describe("ONNX encoder without the last-position shortcut (the bench's plain variant)", () => {
-  it("every block over every position gives the same states", async () => {
-    const m = randomModel({ config: tiny(), seed: 4 });
-    const { graphs, manifest } = await buildOnnxExport(m, "v");
-    const table = allItemEmbeddings(m.item, m.features);
-    const full = { ...graphs, encoder: buildEncoderGraph(m, table, { lastPositionOnly: false }) };
-    const onnx = await openOnnxGraphs(full, manifest, "v");
-    try {
-      const x = randomHistories(m, [6, 2, 0, 5], new Rng(8));
-      expect(maxAbsDiff(await onnx.encoder.encode(x), tfjsEncode(m, x))).toBeLessThan(TOL);
-    } finally {
-      await onnx.close();
-      disposeModel(m);
-    }
-  });
-});
+describe.each(["pre-norm", "sasrec"] as const)(
+  "ONNX encoder without the last-position shortcut (the bench's plain variant), %s blocks",
+  (block) => {
+    it("every block over every position gives the same states", async () => {
+      const m = randomModel({ config: tiny({ encoder: { block } }), seed: 4 });
+      const { graphs, manifest } = await buildOnnxExport(m, "v");
+      const table = allItemEmbeddings(m.item, m.features);
+      const full = { ...graphs, encoder: buildEncoderGraph(m, table, { lastPositionOnly: false }) };
+      const onnx = await openOnnxGraphs(full, manifest, "v");
+      try {
+        const x = randomHistories(m, [6, 2, 0, 5], new Rng(8));
+        expect(maxAbsDiff(await onnx.encoder.encode(x), tfjsEncode(m, x))).toBeLessThan(TOL);
+      } finally {
+        await onnx.close();
+        disposeModel(m);
+      }
+    });
+  },
+);
 
 describe("ONNX export refusals", () => {
   it("a cross-attention model is refused with CTXREC_ERR_ARG naming config.fusion.kind", async () => {

@@ -10,6 +10,10 @@ import { initEngine } from "../../engine/backend.ts";
 import { evaluateLoo } from "../../eval/loo.ts";
 import { formatEvalTable } from "../../eval/result.ts";
 import {
+  EMBEDDING_INITS,
+  type EmbeddingInit,
+  ENCODER_BLOCKS,
+  type EncoderBlock,
   FUSIONS,
   MODEL_DEFAULTS,
   type ModelConfigOverrides,
@@ -49,6 +53,8 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   maxLen?: string;
   dropout?: string;
   ffn?: string;
+  block?: EncoderBlock;
+  init?: EmbeddingInit;
   itemCategories: boolean;
   timeGaps: boolean;
   fusion?: (typeof FUSIONS)[number];
@@ -70,6 +76,8 @@ function modelOverrides(o: TrainOptions): ModelConfigOverrides {
       dropout: num(o.dropout, "--dropout"),
       ffn: num(o.ffn, "--ffn"),
       timeGaps: o.timeGaps,
+      block: o.block,
+      init: o.init,
     }),
     context: { ...contextModelOverrides(o), ...drop({ enabled: o.context, dim: num(o.dim, "--dim") }) },
     itemTower: drop({ l2Normalize: o.l2Normalize, categories: o.itemCategories }),
@@ -142,6 +150,18 @@ export function registerTrainCommand(program: Command): void {
     .option("--max-len <L>", `history length L (default ${MODEL_DEFAULTS.encoder.maxLen})`)
     .option("--dropout <rate>", `encoder dropout (default ${MODEL_DEFAULTS.encoder.dropout})`)
     .option("--ffn <n>", `feed-forward width of each block (default ${MODEL_DEFAULTS.encoder.ffn})`)
+    .addOption(
+      new Option(
+        "--block <layout>",
+        `Transformer block layout (default ${MODEL_DEFAULTS.encoder.block})`,
+      ).choices([...ENCODER_BLOCKS]),
+    )
+    .addOption(
+      new Option(
+        "--init <scheme>",
+        `initial scale of the embedding tables (default ${MODEL_DEFAULTS.encoder.init})`,
+      ).choices([...EMBEDDING_INITS]),
+    )
     .option("--no-item-categories", "item tower: the id embedding alone, without the item's categories")
     .option("--no-time-gaps", "encoder: no time-gap embedding even where the data has timestamps")
     .addOption(new Option("--fusion <kind>", "fusion of sequence state and context").choices([...FUSIONS]))
