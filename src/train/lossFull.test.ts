@@ -2,6 +2,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../core/rng.ts";
 import { initEngine, withBackend } from "../engine/backend.ts";
+import { hasFusedSoftmaxCrossEntropy } from "../engine/fullSoftmax.ts";
+import { softmaxCrossEntropyRows } from "../engine/kernels/softmaxCrossEntropy.ts";
 import { maxViolation, onBothBackends } from "../engine/testing/parity.ts";
 import { sampledSoftmaxLoss } from "./loss.ts";
 import { uniformCandidates } from "./lossCandidates.ts";
@@ -129,6 +131,92 @@ describe("fullSoftmaxLoss: the sampled softmax with every item as a candidate", 
     for (let i = 0; i < ref.length; i++)
       expect(maxViolation(wasm[i], ref[i], 1e-5, 1e-4).excess).toBeLessThanOrEqual(0);
   });
+});
+
+describe("fullSoftmaxLoss: the fused wasm op", () => {
+  it("is what wasm runs after initEngine (so the parity checks below compare two implementations)", () => {
+    expect(tf.getBackend()).toBe("wasm");
+    expect(hasFusedSoftmaxCrossEntropy()).toBe(true);
+  });
+
+  it("the kernel's rows: hand-computed loss and softmax − onehot, padding column zero", () => {
+    // Row 0: logits over columns 1..3 = [1, 0, 1], label 2; column 0 (padding) is huge and ignored.
+    const logits = Float32Array.from([100, 1, 0, 1, 100, 3, 3, 3]);
+    const losses = new Float32Array(2);
+    const grad = new Float32Array(8).fill(Number.NaN);
+    softmaxCrossEntropyRows(logits, Int32Array.from([2, 3]), 4, 1, losses, grad);
+    const z = 2 * Math.E + 1;
+    expect(losses[0]).toBeCloseTo(Math.log(z), 6);
+    expect(losses[1]).toBeCloseTo(Math.log(3), 6);
+    const want = [0, Math.E / z, 1 / z - 1, Math.E / z, 0, 1 / 3, 1 / 3, 1 / 3 - 1];
+    for (let j = 0; j < 8; j++) expect(grad[j]).toBeCloseTo(want[j], 6);
+  });
+
+  it("per-row weights, a temperature and large logits: value and gradients match the composite on cpu", async () => {
+    const rng = new Rng(8);
+    const E = randomMatrix(300, 16, rng).map((row) => row.map((x) => 4 * x)); // logits up to ~±60
+    const U = randomMatrix(37, 16, rng);
+    const positives = Int32Array.from({ length: 37 }, () => 1 + rng.int(299));
+    const weights = tf.tensor1d(Array.from({ length: 37 }, () => rng.float()));
+    const { wasm, cpu: ref } = await onBothBackends(() => {
+      const { value, grads } = tf.valueAndGrads((u: tf.Tensor, e: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            fullSoftmaxRowLosses({
+              u: u as tf.Tensor2D,
+              positiveIds: positives,
+              itemEmbeddings: e as tf.Tensor2D,
+              temperature: 0.7,
+            }),
+            weights,
+          ),
+        ),
+      )([tf.tensor2d(U), tf.tensor2d(E)]);
+      return [value, ...grads];
+    });
+    for (let i = 0; i < ref.length; i++)
+      expect(maxViolation(wasm[i], ref[i], 1e-4, 1e-4).excess).toBeLessThanOrEqual(0);
+    expect(wasm[2].subarray(0, 16).every((g) => g === 0)).toBe(true); // padding row 0 gets nothing
+  });
+});
+
+describe("fullSoftmaxLoss: itemGradient false", () => {
+  it.each(["wasm", "cpu"] as const)("on %s: the same loss and dU, no gradient to the items", (backend) =>
+    withBackend(backend, () => {
+      const rng = new Rng(13);
+      const U = tf.tensor2d(randomMatrix(9, 6, rng));
+      const E = tf.tensor2d(randomMatrix(30, 6, rng));
+      const C = tf.tensor2d(randomMatrix(30, 6, rng));
+      const positives = Int32Array.from({ length: 9 }, () => 1 + rng.int(29));
+      // L = CE(u, E) + Σ E ⊙ C: with itemGradient false, dL/dE must be exactly C.
+      const run = (itemGradient: boolean) =>
+        tf.valueAndGrads((u: tf.Tensor, e: tf.Tensor) =>
+          tf.add(
+            fullSoftmaxLoss({
+              u: u as tf.Tensor2D,
+              positiveIds: positives,
+              itemEmbeddings: e as tf.Tensor2D,
+              temperature: 0.5,
+              itemGradient,
+            }),
+            tf.sum(tf.mul(e, C)),
+          ),
+        )([U, E]);
+      const on = run(true);
+      const off = run(false);
+      expect(off.value.dataSync()[0]).toBeCloseTo(on.value.dataSync()[0], 5);
+      const dU = maxViolation(
+        off.grads[0].dataSync() as Float32Array,
+        on.grads[0].dataSync() as Float32Array,
+        1e-6,
+        1e-5,
+      );
+      expect(dU.excess).toBeLessThanOrEqual(0);
+      const c = C.dataSync() as Float32Array;
+      expect(maxViolation(off.grads[1].dataSync() as Float32Array, c, 1e-6, 0).excess).toBeLessThanOrEqual(0);
+      expect(maxViolation(on.grads[1].dataSync() as Float32Array, c, 1e-6, 0).excess).toBeGreaterThan(0);
+    }),
+  );
 });
 
 describe("fullSoftmaxLoss: bad input", () => {

@@ -8,15 +8,18 @@
  *     logits[r, j] = (u_r · v_{j+1}) / τ       over the N − 1 real items (id 0, padding, never competes)
  *     CE_r         = −logSoftmax(logits_r)[pos_r − 1],   loss = mean_r CE_r
  *
- * Written with `logSoftmax` and a one-hot label rather than `logSumExp − s⁺`: tfjs-core gives
- * logSoftmax a closed-form gradient, while logSumExp differentiates `max` through a broadcast Equal
- * mask that is very slow on wasm (docs/training.md, speed note).
+ * On wasm it runs as one fused op (engine/fullSoftmax.ts: three matmuls and one pass over the
+ * logits). Elsewhere it is written with `logSoftmax` and a one-hot label rather than
+ * `logSumExp − s⁺`: tfjs-core gives logSoftmax a closed-form gradient, while logSumExp
+ * differentiates `max` through a broadcast Equal mask that is very slow on wasm.
  *
  * Glossary: R rows (real positions), N item vocabulary size (row 0 padding), d width.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { requireArg } from "../core/errors.ts";
 import { assertLength, assertShape } from "../core/shapes.ts";
+import { fusedSoftmaxCrossEntropy, hasFusedSoftmaxCrossEntropy } from "../engine/fullSoftmax.ts";
+import { stopGradient } from "../model/layers.ts";
 import { checkTemperature } from "./lossLogits.ts";
 
 /** Arguments of the full-softmax loss. */
@@ -29,6 +32,11 @@ export interface FullSoftmaxArgs {
   itemEmbeddings: tf.Tensor2D;
   /** Temperature τ > 0: logits are scores / τ. 1 = none. */
   temperature: number;
+  /**
+   * False: no gradient reaches `itemEmbeddings` (a loss that trains the query side only). Cheaper
+   * than a stopGradient on the input: the fused op then skips the [N, R]·[R, d] product. Default true.
+   */
+  itemGradient?: boolean;
 }
 
 /**
@@ -37,12 +45,14 @@ export interface FullSoftmaxArgs {
  * @returns [R] CE_r ≥ 0
  */
 export function fullSoftmaxRowLosses(args: FullSoftmaxArgs): tf.Tensor1D {
-  const { u, positiveIds, itemEmbeddings, temperature } = args;
+  const { u, positiveIds, temperature } = args;
+  const itemGradient = args.itemGradient ?? true;
+  const itemEmbeddings = args.itemEmbeddings;
   checkTemperature(temperature);
   assertShape(u.shape, ["R", "d"], "u");
   assertShape(itemEmbeddings.shape, ["N", u.shape[1]], "itemEmbeddings");
   assertLength(positiveIds, u.shape[0], "positiveIds");
-  const [R, d] = u.shape;
+  const R = u.shape[0];
   const N = itemEmbeddings.shape[0];
   requireArg(N >= 2, "itemEmbeddings", `expected at least one real item besides padding row 0, got N = ${N}`);
   const labels = new Int32Array(R);
@@ -55,6 +65,33 @@ export function fullSoftmaxRowLosses(args: FullSoftmaxArgs): tf.Tensor1D {
     );
     labels[r] = p - 1;
   }
+  if (hasFusedSoftmaxCrossEntropy()) {
+    // Padding row 0 stays in the product (one column, cheaper than slicing V) and never competes.
+    return tf.tidy(() => {
+      const q = temperature === 1 ? u : (tf.div(u, temperature) as tf.Tensor2D);
+      return fusedSoftmaxCrossEntropy(q, itemEmbeddings, positiveIds, 1, itemGradient);
+    });
+  }
+  return compositeRowLosses(
+    u,
+    labels,
+    itemGradient ? itemEmbeddings : stopGradient(itemEmbeddings),
+    temperature,
+  );
+}
+
+/**
+ * The same cross-entropy with tfjs ops (backends without the fused kernel, and the fused op's
+ * reference in its tests); `labels` [R] are positive ids − 1 (columns of the real items).
+ */
+export function compositeRowLosses(
+  u: tf.Tensor2D,
+  labels: Int32Array,
+  itemEmbeddings: tf.Tensor2D,
+  temperature: number,
+): tf.Tensor1D {
+  const [, d] = u.shape;
+  const N = itemEmbeddings.shape[0];
   return tf.tidy(() => {
     const real = tf.slice(itemEmbeddings, [1, 0], [N - 1, d]);
     let logits = tf.matMul(u, real, false, true) as tf.Tensor2D; // [R, N − 1]

@@ -221,8 +221,9 @@ function fullLoss(s: StepInput, reps: tf.Tensor2D, args: TrainArgs): ExampleLoss
     fullSoftmaxLoss({
       u,
       positiveIds: s.positives,
-      itemEmbeddings: isolated ? stopGradient(reps) : reps,
+      itemEmbeddings: reps,
       temperature: args.temperature,
+      itemGradient: !isolated,
     });
 }
 

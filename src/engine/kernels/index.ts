@@ -34,6 +34,8 @@
  *    block stays in cache was tried and measured no better: packing cost is per element.)
  * 10. Heap guard (heapGuard.ts, installed by backend.ts): a failed malloc used to return NULL and
  *    corrupt memory ("memory access out of bounds" at L=200); now it throws CTXREC_ERR_ENGINE.
+ * 12. `CtxrecSoftmaxCrossEntropy` (softmaxCrossEntropy.ts, ctxrec's own kernel, behind
+ *    engine/fullSoftmax.ts): the full-softmax loss's logSoftmax · oneHot chain in one heap pass.
  * 11. Attention (attention.ts, not a kernel): one fused op with its own gradient keeps only the
  *    probabilities between passes and frees every other [B·H, L, L] temporary at once; L=200
  *    (B=256) went from a crash to 10.3 s/step with a 2.8 GB heap.
@@ -47,6 +49,7 @@ import { fastBatchMatMulConfig } from "./batchMatMul.ts";
 import { batchMatMulGradConfig } from "./batchMatMulGrad.ts";
 import { identityConfig, sliceConfig, splitVConfig } from "./copies.ts";
 import { gatherConfig } from "./gather.ts";
+import { SOFTMAX_CROSS_ENTROPY, softmaxCrossEntropyConfig } from "./softmaxCrossEntropy.ts";
 import { sumConfig } from "./sum.ts";
 import { transposeConfig } from "./transpose.ts";
 import { unsortedSegmentSumConfig } from "./unsortedSegmentSum.ts";
@@ -121,5 +124,8 @@ export function registerEngineKernels(backendName = "wasm"): void {
   }
   if (tf.getKernel(tf.UnsortedSegmentSum, backendName) === undefined) {
     tf.registerKernel(unsortedSegmentSumConfig(backendName));
+  }
+  if (tf.getKernel(SOFTMAX_CROSS_ENTROPY, backendName) === undefined) {
+    tf.registerKernel(softmaxCrossEntropyConfig(backendName));
   }
 }
