@@ -32,7 +32,9 @@ const { values: opts } = parseArgs({
   },
 });
 if (opts.format === undefined || opts.path === undefined) {
-  throw new Error("usage: bench/stepProfile.ts --format FORMAT --path PATH [--attributes FILE] [--no-context]");
+  throw new Error(
+    "usage: bench/stepProfile.ts --format FORMAT --path PATH [--attributes FILE] [--no-context]",
+  );
 }
 await initEngine();
 const ds = await loadDataset({
@@ -96,6 +98,8 @@ const md = [
   "|---|---:|---:|",
   ...kernels
     .slice(0, 20)
-    .map((k) => `| ${k.name} | ${k.msPerStep} | ${((100 * k.msPerStep) / Math.max(1, kernelMs)).toFixed(0)}% |`),
+    .map(
+      (k) => `| ${k.name} | ${k.msPerStep} | ${((100 * k.msPerStep) / Math.max(1, kernelMs)).toFixed(0)}% |`,
+    ),
 ];
 writeFileSync(`${out.pathname}md`, `${md.join("\n")}\n`);

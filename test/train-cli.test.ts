@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ctxrec, repoRoot } from "./cli.ts";
+import { registerTrainCommand } from "../src/cli/commands/train.ts";
+import { ctxrec, ctxrecInProcess, repoRoot } from "./cli.ts";
 import { needsData } from "./sharedData.ts";
 
 const dataDir = path.resolve(repoRoot, "../shared/data");
@@ -65,6 +66,24 @@ describe("ctxrec train / eval --model on a synthetic world", () => {
     const base = trainAndEval("synth-base", data, ["--no-context"]);
     expect(base.manifest.config.context.enabled).toBe(false);
     expect(base.result.model).toMatch(/^ctxrec-baseline@/);
+  });
+
+  it("trains data-parallel with --threads 2 and names the flag on a bad count", async () => {
+    const data = ["--format", "jsonl", "--path", path.join(tmp, "world")];
+    const dp = trainAndEval("synth-dp", data, ["--threads", "2"]);
+    expect(dp.manifest.training.args.threads).toBe(2);
+    for (const bad of ["0", "1.5", "two"]) {
+      await expect(
+        ctxrecInProcess(registerTrainCommand, [
+          "train",
+          ...data,
+          "--out",
+          path.join(tmp, "x"),
+          "--threads",
+          bad,
+        ]),
+      ).rejects.toThrow(/--threads/);
+    }
   });
 
   it("refuses to evaluate a model on another data set's items", () => {

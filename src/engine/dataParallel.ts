@@ -43,10 +43,14 @@ export interface Replica<Batch = unknown> {
   ): { ids: Int32Array[][]; loss: (lookups: tf.Tensor2D[][]) => tf.Scalar };
 }
 
-/** What a replica module exports as `createReplica`. */
+/**
+ * What a replica module exports as `createReplica`; `worker` is the calling worker's place (e.g.
+ * to derive its own random stream).
+ */
 export type ReplicaFactory<Batch = unknown> = (
   config: unknown,
   shared: Record<string, SharedArrayBuffer>,
+  worker: { index: number; count: number },
 ) => Replica<Batch> | Promise<Replica<Batch>>;
 
 /** Options of `DataParallelTrainer.start`. */
@@ -175,6 +179,7 @@ type FromWorker =
   | { type: "ready"; denseSize: number }
   | { type: "exchangeReady" }
   | ({ type: "stepDone" } & ParallelStepResult)
+  | { type: "weights"; values: Float32Array[] }
   | { type: "error"; message: string };
 
 /** Path of the worker entry beside this module (.ts under tsx, .js once compiled). */
@@ -251,6 +256,18 @@ export class DataParallelTrainer<Batch = unknown> {
       backwardMs: Math.max(...done.map((r) => r.backwardMs)),
       optimizerMs: Math.max(...done.map((r) => r.optimizerMs)),
     };
+  }
+
+  /**
+   * The dense weights of worker 0 [size of each variable], in the order of the replica's
+   * `variables`. Every copy applies the same averaged update, so one worker speaks for all. Call
+   * between steps.
+   */
+  async weights(): Promise<Float32Array[]> {
+    const w = this.workers[0];
+    const reply = nextMessage(w, "weights");
+    w.postMessage({ type: "weights" });
+    return ((await reply) as { values: Float32Array[] }).values;
   }
 
   /** Stops the workers. */

@@ -2,6 +2,7 @@
  * Entry of one data-parallel worker thread (started by DataParallelTrainer; see dataParallel.ts
  * for the protocol). Builds its replica, then per step: gradients of its share → exchange slot →
  * barrier → averaged dense update on its own copy + lazy update of the table rows it owns → barrier.
+ * Between steps it answers "weights" with copies of its dense variables.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs-core";
@@ -31,7 +32,7 @@ const fail = (err: unknown) =>
 try {
   await initEngine();
   const factory = (await import(module)).createReplica as ReplicaFactory;
-  const replica = await factory(config, shared);
+  const replica = await factory(config, shared, { index, count });
   const sizes = replica.variables.map((v) => v.size);
   const denseSize = sizes.reduce((s, n) => s + n, 0);
   let ex: ExchangeBuffers | undefined;
@@ -118,6 +119,12 @@ try {
           port.postMessage({ type: "exchangeReady" });
         } else if (msg.type === "step") {
           port.postMessage({ type: "stepDone", ...step(msg.batch) });
+        } else if (msg.type === "weights") {
+          const values = replica.variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+          port.postMessage(
+            { type: "weights", values },
+            values.map((v) => v.buffer),
+          );
         }
       } catch (err) {
         if (control.length > 0) abortBarrier(control);

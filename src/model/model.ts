@@ -81,6 +81,22 @@ export function modelVariables(m: CtxrecModel): tf.Variable[] {
   ];
 }
 
+/** Host copies of the dense weights, one per variable of `modelVariables` in its order. */
+export function denseWeights(m: CtxrecModel): Float32Array[] {
+  return modelVariables(m).map((v) => Float32Array.from(v.dataSync() as Float32Array));
+}
+
+/** Sets the dense weights from host values in `modelVariables` order (as `denseWeights` gives). */
+export function assignDenseWeights(m: CtxrecModel, values: Float32Array[]): void {
+  const vars = modelVariables(m);
+  if (values.length !== vars.length) {
+    throw new Error(`assignDenseWeights: ${values.length} arrays for ${vars.length} variables`);
+  }
+  vars.forEach((v, i) => {
+    tf.tidy(() => v.assign(tf.tensor(values[i], v.shape)));
+  });
+}
+
 export function disposeModel(m: CtxrecModel): void {
   for (const v of modelVariables(m)) v.dispose();
 }

@@ -70,6 +70,13 @@ export interface TrainArgs {
    * does, so the pseudo-context (derived from the positive) cannot make the history lazy.
    */
   contextLossScope: "all" | "context";
+  /**
+   * Threads that train (default 1: this thread). More: data-parallel over that many worker threads
+   * (src/train/parallelStepper.ts), each computing the gradients of its share of every batch; the
+   * same seed and thread count give the same weights, and without dropout and pseudo-context the
+   * weights match one thread's up to float rounding.
+   */
+  threads: number;
 }
 
 export const TRAIN_DEFAULTS: TrainArgs = {
@@ -88,6 +95,7 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   pseudoContext: { ...PSEUDO_CONTEXT_DEFAULTS, wholeContextDropout: 0 },
   noContextWeight: 1,
   contextLossScope: "context",
+  threads: 1,
 };
 
 export type TrainArgsOverrides = Partial<Omit<TrainArgs, "pseudoContext">> & {
@@ -104,7 +112,7 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
     pseudoContext: { ...TRAIN_DEFAULTS.pseudoContext, ...over.pseudoContext },
   };
   requireArg(Number.isInteger(a.seed), "seed", `expected an integer, got ${a.seed}`);
-  for (const k of ["epochs", "batchSize", "evalEvery", "patience", "inBatchNegatives"] as const) {
+  for (const k of ["epochs", "batchSize", "evalEvery", "patience", "inBatchNegatives", "threads"] as const) {
     requireArg(posInt(a[k]), k, `expected an integer ≥ 1, got ${a[k]}`);
   }
   requireArg(a.maxMinutes > 0, "maxMinutes", `expected minutes > 0, got ${a.maxMinutes}`);

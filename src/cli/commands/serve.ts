@@ -105,6 +105,10 @@ export function registerServeCommand(program: Command): void {
           store: b.store.versionOf(),
           countryFilter:
             b.countryFilter === undefined ? "none" : countries !== undefined ? "data flags" : "model",
+          // bin/ctxrec.js runs the build when one is fresh; this says which one is serving.
+          runtime: import.meta.url.endsWith(".js") ? "compiled" : "typescript (tsx)",
+          // performance.now() counts from the process's start: start-up to listening.
+          startupMs: Math.round(performance.now()),
         },
         "ctxrec serve listening",
       );

@@ -31,7 +31,10 @@ import {
   contextTrainOverrides,
 } from "../contextTrainingOptions.ts";
 import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
-import { toNumber, toOptionalNumber } from "../numbers.ts";
+import { intOption, toNumber, toOptionalNumber } from "../numbers.ts";
+
+/** Most training threads `--threads` takes: each is a wasm instance with its own copy of the model. */
+const MAX_THREADS = 64;
 
 interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   out: string;
@@ -47,6 +50,7 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   temperature: string;
   evalEvery: string;
   patience: string;
+  threads: string;
   dim?: string;
   blocks?: string;
   heads?: string;
@@ -144,6 +148,11 @@ export function registerTrainCommand(program: Command): void {
     .option("--temperature <t>", "softmax temperature", String(D.temperature))
     .option("--eval-every <n>", "epochs between validation evaluations", String(D.evalEvery))
     .option("--patience <n>", "evaluations without improvement before stopping", String(D.patience))
+    .option(
+      "--threads <n>",
+      `threads that train (1 to ${MAX_THREADS}): above 1, data-parallel worker threads, each with its own copy of the dense weights and a share of every batch (same seed and thread count ⇒ same model)`,
+      String(D.threads),
+    )
     .option("--dim <d>", `width d of items, encoder and context (default ${MODEL_DEFAULTS.encoder.dim})`)
     .option("--blocks <n>", `Transformer blocks (default ${MODEL_DEFAULTS.encoder.blocks})`)
     .option("--heads <n>", `attention heads (default ${MODEL_DEFAULTS.encoder.heads})`)
@@ -181,6 +190,7 @@ export function registerTrainCommand(program: Command): void {
         temperature: toNumber(opts.temperature, "--temperature"),
         evalEvery: toNumber(opts.evalEvery, "--eval-every"),
         patience: toNumber(opts.patience, "--patience"),
+        threads: intOption(opts.threads, "--threads", 1, MAX_THREADS),
         ...contextTrainOverrides(opts),
       });
       const { args: dataArgs, stop } = parseDataOptions(opts);

@@ -1,0 +1,263 @@
+/**
+ * One training step's host preparation and loss, shared by the single-thread stepper (trainer.ts)
+ * and the data-parallel replica (parallelReplica.ts), which runs them on its share of a batch:
+ * inputs and positives of each row (examples.ts), pseudo-context per position from its positive
+ * (context.ts), and the retrieval loss, full softmax (lossFull.ts) or sampled with mixed in-batch +
+ * uniform negatives (loss.ts), once with the context and once without (`stepLoss`).
+ * Shapes: B rows, Lb padded length, P = B·Lb slots, R real positions, U unique items, N items, d width.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Rng } from "../core/rng.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
+import { DEMOGRAPHIC_FIELDS } from "../data/schema.ts";
+import { leaveOneOut } from "../data/splits.ts";
+import { selectRows } from "../engine/sparseEmbedding.ts";
+import { stopGradient } from "../model/layers.ts";
+import { type CtxrecModel, fuseStates, itemReps, type RowContext, sequenceStates } from "../model/model.ts";
+import { noContext } from "../model/scorer.ts";
+import { sequenceBatch } from "../model/sequences.ts";
+import { pseudoContext } from "./context.ts";
+import { positiveFrequency, type TrainingRows, trainingRows } from "./examples.ts";
+import { sampledSoftmaxLoss } from "./loss.ts";
+import { inBatchCandidates, mixCandidates, sampleUniformIds, uniformCandidates } from "./lossCandidates.ts";
+import { fullSoftmaxLoss } from "./lossFull.ts";
+import { type LossMode, maxBatchPositions, resolveLossMode } from "./lossMode.ts";
+import type { TrainArgs } from "./trainArgs.ts";
+
+/** What every step of a run reads (host data, no tensors): built once per stepper or replica. */
+export interface StepSetup {
+  m: CtxrecModel;
+  ds: CompiledDataset;
+  /** The training rows; a batch is an array of indices into them. */
+  rows: TrainingRows;
+  args: TrainArgs;
+  /** The loss this run trains with ("auto" resolved by the catalogue size). */
+  mode: LossMode;
+  /** Most real positions per batch (the full softmax bounds its logits; Infinity otherwise). */
+  maxBatchPositions: number;
+  /** [N] how often each item is a training positive (the in-batch sampler's f_i). */
+  freq: Float64Array;
+  /** Σ freq, at least 1. */
+  total: number;
+}
+
+/**
+ * The step set-up of training `m` on `ds`: `rows` default to the train part of the leave-one-out
+ * split (a data-parallel worker receives the main thread's).
+ */
+export function stepSetup(
+  m: CtxrecModel,
+  ds: CompiledDataset,
+  args: TrainArgs,
+  rows: TrainingRows = trainingRows(ds, leaveOneOut(ds.offsets), m.config.encoder.maxLen),
+): StepSetup {
+  const mode = resolveLossMode(args.loss, ds.itemVocab.size);
+  return {
+    m,
+    ds,
+    rows,
+    args,
+    mode,
+    maxBatchPositions: maxBatchPositions(mode, ds.itemVocab.size, m.config.encoder.maxLen),
+    freq: positiveFrequency(ds, rows),
+    total: Math.max(1, rows.positives),
+  };
+}
+
+/** Everything one step needs, built on the host (no tensors). */
+export interface StepInput {
+  seq: ReturnType<typeof sequenceBatch>;
+  /** [U] unique items of the step (history ∪ positives ∪ uniform negatives). */
+  unique: Int32Array;
+  /** [P] index into unique of each history slot. */
+  histLocal: Int32Array;
+  /** [R] slot index of each real position. */
+  real: Int32Array;
+  /** [R] positive item of each real position. */
+  positives: Int32Array;
+  /** [R] index into unique of each positive. */
+  posLocal: Int32Array;
+  /** [M_b] real-position indices (into positives) whose positives serve as in-batch negatives. */
+  negRows: Int32Array;
+  uniformIds: Int32Array;
+  uniformLocal: Int32Array;
+  context?: RowContext;
+}
+
+/**
+ * Host-side preparation of the rows `batch` (indices into `setup.rows`; inputs = events
+ * start..end−2, positives = start+1..end−1). Draws from `rng` (pseudo-context, negatives).
+ */
+export function prepareStep(setup: StepSetup, batch: Int32Array, rng: Rng): StepInput {
+  const { m, ds, rows, args, mode } = setup;
+  const B = batch.length;
+  const starts = Int32Array.from(batch, (r) => rows.starts[r]);
+  const inputEnds = Int32Array.from(batch, (r) => rows.ends[r] - 1);
+  const firsts = Int32Array.from(batch, (r) => rows.firsts[r]);
+  const seq = sequenceBatch(ds, starts, inputEnds, firsts, m.config.encoder.maxLen);
+  const P = B * seq.len;
+  const targets = new Int32Array(P); // 0 for padding slots
+  let R = 0;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < seq.lengths[b]; t++) targets[b * seq.len + t] = ds.items[starts[b] + t + 1];
+    R += seq.lengths[b];
+  }
+  const real = new Int32Array(R);
+  for (let j = 0, o = 0; j < P; j++) if (seq.mask[j] > 0) real[o++] = j;
+  const positives = Int32Array.from(real, (j) => targets[j]);
+  const context = m.context === undefined ? undefined : stepContext(ds, rows, batch, seq, targets, args, rng);
+  if (mode === "full") {
+    // Every item is a candidate: the step looks up the whole table, so unique ids are the ids.
+    const none = new Int32Array(0);
+    return {
+      seq,
+      unique: Int32Array.from({ length: ds.itemVocab.size }, (_, i) => i),
+      histLocal: seq.items,
+      real,
+      positives,
+      posLocal: positives,
+      negRows: none,
+      uniformIds: none,
+      uniformLocal: none,
+      context,
+    };
+  }
+  // A seeded subset of the positions when there are more than the cap (partial Fisher–Yates).
+  const order = Int32Array.from({ length: R }, (_, i) => i);
+  const nNeg = Math.min(R, args.inBatchNegatives);
+  for (let i = 0; i < nNeg && nNeg < R; i++) {
+    const j = i + rng.int(R - i);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const negRows = order.slice(0, nNeg);
+  const uniformIds = sampleUniformIds(args.uniformNegatives, ds.itemVocab.size, rng);
+  const all = new Int32Array(P + R + uniformIds.length);
+  all.set(seq.items, 0);
+  all.set(positives, P);
+  all.set(uniformIds, P + R);
+  const sel = selectRows(all, ds.itemVocab.size, "step items");
+  const out: StepInput = {
+    seq,
+    unique: sel.rows,
+    histLocal: sel.local.subarray(0, P),
+    real,
+    positives,
+    posLocal: sel.local.subarray(P, P + R),
+    negRows,
+    uniformIds,
+    uniformLocal: sel.local.subarray(P + R),
+  };
+  if (context !== undefined) out.context = context;
+  return out;
+}
+
+/**
+ * Pseudo-context of every slot from ITS positive (padding slots: item 0, no categories), and the
+ * demographic codes of each slot's user.
+ */
+function stepContext(
+  ds: CompiledDataset,
+  rows: TrainingRows,
+  batch: Int32Array,
+  seq: StepInput["seq"],
+  targets: Int32Array,
+  args: TrainArgs,
+  rng: Rng,
+): RowContext {
+  const P = targets.length;
+  const input = pseudoContext(targets, ds, args.pseudoContext, rng);
+  const demographics: Record<string, Int32Array> = {};
+  for (const f of DEMOGRAPHIC_FIELDS) {
+    const codes = ds.demographics[f].codes;
+    demographics[f] = Int32Array.from(
+      { length: P },
+      (_, j) => codes[rows.users[batch[Math.floor(j / seq.len)]]],
+    );
+  }
+  return { input, demographics };
+}
+
+/**
+ * The per-example retrieval loss of a step: `lossOf(u, isolated)` for the fused states u [R, d] of
+ * the real positions; `isolated` stops the gradient into the item embeddings (scope "context").
+ */
+type ExampleLoss = (u: tf.Tensor2D, isolated: boolean) => tf.Scalar;
+
+/** The full softmax over every item: `reps` [N, d] holds the whole catalogue (row = item id). */
+function fullLoss(s: StepInput, reps: tf.Tensor2D, args: TrainArgs): ExampleLoss {
+  return (u, isolated) =>
+    fullSoftmaxLoss({
+      u,
+      positiveIds: s.positives,
+      itemEmbeddings: reps,
+      temperature: args.temperature,
+      itemGradient: !isolated,
+    });
+}
+
+/** The sampled softmax over the step's in-batch and uniform negatives, logQ-corrected. */
+function sampledLoss(
+  m: CtxrecModel,
+  s: StepInput,
+  reps: tf.Tensor2D,
+  freq: Float64Array,
+  total: number,
+  args: TrainArgs,
+): ExampleLoss {
+  const posEmb = tf.gather(reps, tf.tensor1d(s.posLocal, "int32")) as tf.Tensor2D;
+  const negIds = Int32Array.from(s.negRows, (r) => s.positives[r]);
+  const negEmb =
+    s.negRows.length === s.positives.length
+      ? posEmb
+      : (tf.gather(posEmb, tf.tensor1d(s.negRows, "int32")) as tf.Tensor2D);
+  let candidates = inBatchCandidates(negIds, negEmb, freq, total);
+  if (s.uniformIds.length > 0) {
+    const uni = tf.gather(reps, tf.tensor1d(s.uniformLocal, "int32")) as tf.Tensor2D;
+    candidates = mixCandidates(candidates, uniformCandidates(s.uniformIds, uni, m.sizes.items));
+  }
+  return (u, isolated) =>
+    sampledSoftmaxLoss({
+      u,
+      positiveIds: s.positives,
+      positiveEmbeddings: isolated ? stopGradient(posEmb) : posEmb,
+      candidates: isolated ? { ...candidates, embeddings: stopGradient(candidates.embeddings) } : candidates,
+      temperature: args.temperature,
+    });
+}
+
+/**
+ * The scalar loss of one prepared step (the mean over its R real positions) given the id rows of
+ * `s.unique` [U, d]; `rng` draws the dropout masks.
+ */
+export function stepLoss(setup: StepSetup, s: StepInput, idRows: tf.Tensor2D, rng: Rng): tf.Scalar {
+  const { m, args, mode, freq, total } = setup;
+  const reps = itemReps(m, s.unique, idRows);
+  const h = sequenceStates(m, s.seq, reps, s.histLocal, rng);
+  const exampleLoss = mode === "full" ? fullLoss(s, reps, args) : sampledLoss(m, s, reps, freq, total, args);
+  const real = tf.tensor1d(s.real, "int32");
+  const w = args.noContextWeight;
+  const lossOf = (ctx: StepInput["context"], isolated: boolean) =>
+    exampleLoss(
+      tf.gather(fuseStates(m, isolated ? stopGradient(h) : h, ctx, rng, isolated), real) as tf.Tensor2D,
+      isolated,
+    );
+  if (s.context === undefined || w === 0) return lossOf(s.context, false);
+  // Scope "context": the with-context loss reaches the context layer and the head's context rows
+  // only; the encoder, the item tower and the shared head learn from the no-context loss.
+  const withContext = lossOf(s.context, args.contextLossScope === "context");
+  // The same encoding fused once more with NO context: every example also trains the path a
+  // request without a subject item takes (loo, cold context), so the history is never left idle.
+  const P = s.seq.B * s.seq.len;
+  const without = lossOf({ input: noContext(P), demographics: s.context.demographics }, false);
+  return tf.div(tf.add(withContext, tf.mul(without, w)), 1 + w) as tf.Scalar;
+}
+
+/** What one step reports to the loop. */
+export interface StepOutcome {
+  /** Loss of the batch (mean over its real positions). */
+  loss: number;
+  /** Real positions (examples) of the batch. */
+  examples: number;
+}
