@@ -19,6 +19,29 @@ function randomMatrix(rows: number, cols: number, rng: Rng): number[][] {
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal()));
 }
 
+/** Value and gradients w.r.t. [u, items] of `combine(rows, items)`, rows = the per-row full-softmax losses. */
+function rowLossGrads(
+  U: tf.Tensor2D,
+  E: tf.Tensor2D,
+  positives: Int32Array,
+  temperature: number,
+  itemGradient: boolean,
+  combine: (rows: tf.Tensor1D, items: tf.Tensor) => tf.Scalar,
+) {
+  return tf.valueAndGrads((u: tf.Tensor, e: tf.Tensor) =>
+    combine(
+      fullSoftmaxRowLosses({
+        u: u as tf.Tensor2D,
+        positiveIds: positives,
+        itemEmbeddings: e as tf.Tensor2D,
+        temperature,
+        itemGradient,
+      }),
+      e,
+    ),
+  )([U, E]);
+}
+
 describe("fullSoftmaxLoss: hand-computed", () => {
   it("every real item competes; padding row 0 never does", () =>
     cpu(() => {
@@ -159,19 +182,9 @@ describe("fullSoftmaxLoss: the fused wasm op", () => {
     const positives = Int32Array.from({ length: 37 }, () => 1 + rng.int(299));
     const weights = tf.tensor1d(Array.from({ length: 37 }, () => rng.float()));
     const { wasm, cpu: ref } = await onBothBackends(() => {
-      const { value, grads } = tf.valueAndGrads((u: tf.Tensor, e: tf.Tensor) =>
-        tf.sum(
-          tf.mul(
-            fullSoftmaxRowLosses({
-              u: u as tf.Tensor2D,
-              positiveIds: positives,
-              itemEmbeddings: e as tf.Tensor2D,
-              temperature: 0.7,
-            }),
-            weights,
-          ),
-        ),
-      )([tf.tensor2d(U), tf.tensor2d(E)]);
+      const { value, grads } = rowLossGrads(tf.tensor2d(U), tf.tensor2d(E), positives, 0.7, true, (rows) =>
+        tf.sum(tf.mul(rows, weights)),
+      );
       return [value, ...grads];
     });
     for (let i = 0; i < ref.length; i++)
@@ -190,18 +203,9 @@ describe("fullSoftmaxLoss: itemGradient false", () => {
       const positives = Int32Array.from({ length: 9 }, () => 1 + rng.int(29));
       // L = CE(u, E) + Σ E ⊙ C: with itemGradient false, dL/dE must be exactly C.
       const run = (itemGradient: boolean) =>
-        tf.valueAndGrads((u: tf.Tensor, e: tf.Tensor) =>
-          tf.add(
-            fullSoftmaxLoss({
-              u: u as tf.Tensor2D,
-              positiveIds: positives,
-              itemEmbeddings: e as tf.Tensor2D,
-              temperature: 0.5,
-              itemGradient,
-            }),
-            tf.sum(tf.mul(e, C)),
-          ),
-        )([U, E]);
+        rowLossGrads(U, E, positives, 0.5, itemGradient, (rows, e) =>
+          tf.add(tf.mean(rows), tf.sum(tf.mul(e, C))),
+        );
       const on = run(true);
       const off = run(false);
       expect(off.value.dataSync()[0]).toBeCloseTo(on.value.dataSync()[0], 5);
