@@ -55,7 +55,6 @@ export function fullSoftmaxRowLosses(args: FullSoftmaxArgs): tf.Tensor1D {
   const R = u.shape[0];
   const N = itemEmbeddings.shape[0];
   requireArg(N >= 2, "itemEmbeddings", `expected at least one real item besides padding row 0, got N = ${N}`);
-  const labels = new Int32Array(R);
   for (let r = 0; r < R; r++) {
     const p = positiveIds[r];
     requireArg(
@@ -63,7 +62,6 @@ export function fullSoftmaxRowLosses(args: FullSoftmaxArgs): tf.Tensor1D {
       "positiveIds",
       `row ${r} has positive ${p}; expected an item id in 1..${N - 1} (padding rows must be left out)`,
     );
-    labels[r] = p - 1;
   }
   if (hasFusedSoftmaxCrossEntropy()) {
     // Padding row 0 stays in the product (one column, cheaper than slicing V) and never competes.
@@ -74,7 +72,7 @@ export function fullSoftmaxRowLosses(args: FullSoftmaxArgs): tf.Tensor1D {
   }
   return compositeRowLosses(
     u,
-    labels,
+    positiveIds,
     itemGradient ? itemEmbeddings : stopGradient(itemEmbeddings),
     temperature,
   );
@@ -82,11 +80,11 @@ export function fullSoftmaxRowLosses(args: FullSoftmaxArgs): tf.Tensor1D {
 
 /**
  * The same cross-entropy with tfjs ops (backends without the fused kernel, and the fused op's
- * reference in its tests); `labels` [R] are positive ids − 1 (columns of the real items).
+ * reference in its tests); `positiveIds` [R] are validated item ids in 1..N−1.
  */
 export function compositeRowLosses(
   u: tf.Tensor2D,
-  labels: Int32Array,
+  positiveIds: Int32Array,
   itemEmbeddings: tf.Tensor2D,
   temperature: number,
 ): tf.Tensor1D {
@@ -96,6 +94,7 @@ export function compositeRowLosses(
     const real = tf.slice(itemEmbeddings, [1, 0], [N - 1, d]);
     let logits = tf.matMul(u, real, false, true) as tf.Tensor2D; // [R, N − 1]
     if (temperature !== 1) logits = tf.div(logits, temperature);
+    const labels = Int32Array.from(positiveIds, (p) => p - 1); // columns of the real items
     const target = tf.oneHot(tf.tensor1d(labels, "int32"), N - 1); // [R, N − 1], no gradient
     return tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits, 1), target), 1)) as tf.Tensor1D;
   });

@@ -10,17 +10,12 @@ import type { CompiledDataset } from "../data/dataset.ts";
 import { DataParallelTrainer } from "../engine/dataParallel.ts";
 import { SparseEmbeddingTable } from "../engine/sparseEmbedding.ts";
 import { assignDenseWeights, type CtxrecModel, denseWeights } from "../model/model.ts";
-import type { TrainingRows } from "./examples.ts";
-import type { LossMode } from "./lossMode.ts";
 import { batchPositions, type ParallelReplicaConfig, type ParallelShared } from "./parallelReplica.ts";
-import { type StepOutcome, stepSetup } from "./step.ts";
+import { type StepOutcome, type StepperShape, stepSetup } from "./step.ts";
 import type { TrainArgs } from "./trainArgs.ts";
 
 /** A stepper whose steps run on worker threads. */
-export interface ParallelStepper {
-  rows: TrainingRows;
-  lossMode: LossMode;
-  maxBatchPositions: number;
+export interface ParallelStepper extends StepperShape {
   /** One data-parallel step over the rows `batch` (indices into `rows`); loss of the whole batch. */
   step(batch: Int32Array): Promise<StepOutcome>;
   /** Copies the workers' dense weights into the main model (its id table is always current). */

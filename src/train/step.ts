@@ -261,3 +261,12 @@ export interface StepOutcome {
   /** Real positions (examples) of the batch. */
   examples: number;
 }
+
+/** What the loop reads of any stepper, on this thread or on workers. */
+export interface StepperShape {
+  rows: TrainingRows;
+  /** The loss this run trains with ("auto" resolved by the catalogue size). */
+  lossMode: LossMode;
+  /** Most real positions per batch (the full softmax bounds its logits; Infinity otherwise). */
+  maxBatchPositions: number;
+}

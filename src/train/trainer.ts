@@ -28,10 +28,10 @@ import {
 } from "../model/model.ts";
 import { createModelScorer } from "../model/scorer.ts";
 import { vocabSizesOf } from "../model/vocabSizes.ts";
-import { lengthBucketedBatches, type TrainingRows } from "./examples.ts";
+import { lengthBucketedBatches } from "./examples.ts";
 import type { LossMode } from "./lossMode.ts";
-import { startParallelStepper } from "./parallelStepper.ts";
-import { prepareStep, type StepOutcome, stepLoss, stepSetup } from "./step.ts";
+import { type ParallelStepper, startParallelStepper } from "./parallelStepper.ts";
+import { prepareStep, type StepOutcome, type StepperShape, stepLoss, stepSetup } from "./step.ts";
 import type { TrainArgs } from "./trainArgs.ts";
 
 /** Progress of the loop, for bars and logs. */
@@ -85,12 +85,7 @@ export interface TrainHooks {
 }
 
 /** A training step over one batch of rows on this thread (what the loop calls; exposed for the leak test). */
-export interface Stepper {
-  rows: TrainingRows;
-  /** The loss this run trains with ("auto" resolved by the catalogue size). */
-  lossMode: LossMode;
-  /** Most real positions per batch (the full softmax bounds its logits; Infinity otherwise). */
-  maxBatchPositions: number;
+export interface Stepper extends StepperShape {
   /** Runs forward, backward and both optimizers on the rows `batch` (indices into `rows`). */
   step(batch: Int32Array): StepOutcome;
   /** Frees the dense optimizer's slots. */
@@ -122,19 +117,8 @@ export function createStepper(m: CtxrecModel, ds: CompiledDataset, args: TrainAr
   };
 }
 
-/**
- * What the loop needs of a stepper: `createStepper` (this thread) or `startParallelStepper`
- * (worker threads, whose weights the main model only sees after `pull`).
- */
-interface LoopStepper {
-  rows: TrainingRows;
-  lossMode: LossMode;
-  maxBatchPositions: number;
-  step(batch: Int32Array): StepOutcome | Promise<StepOutcome>;
-  /** Brings the main model's weights up to date (before validation, snapshots and the result). */
-  pull?(): Promise<void>;
-  dispose(): void | Promise<void>;
-}
+/** The loop's stepper: this thread's, or worker threads' (whose weights m sees only after `pull`). */
+type LoopStepper = Stepper | ParallelStepper;
 
 /** Host copies of every weight (dense variables and the id table), for keeping the best epoch. */
 interface Snapshot {
@@ -176,7 +160,7 @@ export async function train(
   let epoch = 0;
   const budgetSeconds = args.maxMinutes * 60;
   const validate = async (trainLoss: number) => {
-    await stepper.pull?.();
+    if ("pull" in stepper) await stepper.pull();
     const result = await evaluateLoo(ds, createModelScorer(m, "validation"), { target: "validation" });
     const point: ValidationPoint = {
       epoch,
@@ -223,7 +207,7 @@ export async function train(
       }
     }
     // The returned model holds the last weights when no validation picked an epoch.
-    await stepper.pull?.();
+    if ("pull" in stepper) await stepper.pull();
   } finally {
     await stepper.dispose();
   }
