@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { registerTrainCommand } from "../src/cli/commands/train.ts";
+import { busyMachineWarning, defaultTrainThreads, registerTrainCommand } from "../src/cli/commands/train.ts";
 import { ctxrec, ctxrecInProcess, repoRoot } from "./cli.ts";
 import { needsData } from "./sharedData.ts";
 
@@ -63,6 +63,8 @@ describe("ctxrec train / eval --model on a synthetic world", () => {
     const data = ["--format", "jsonl", "--path", world];
     const ctx = trainAndEval("synth-ctx", data);
     expect(ctx.manifest.config.context.enabled).toBe(true);
+    // No --threads: every core of the machine.
+    expect(ctx.manifest.training.args.threads).toBe(Math.min(64, os.availableParallelism()));
     const base = trainAndEval("synth-base", data, ["--no-context"]);
     expect(base.manifest.config.context.enabled).toBe(false);
     expect(base.result.model).toMatch(/^ctxrec-baseline@/);
@@ -84,6 +86,15 @@ describe("ctxrec train / eval --model on a synthetic world", () => {
         ]),
       ).rejects.toThrow(/--threads/);
     }
+  });
+
+  it("defaults to the machine's cores and warns when other work already fills them", () => {
+    expect(defaultTrainThreads()).toBe(Math.min(64, os.availableParallelism()));
+    expect(busyMachineWarning(2, 3.1, 2)).toMatch(
+      /load average 3\.1 on 2 cores: 2 training threads .* --threads 1/,
+    );
+    expect(busyMachineWarning(2, 1.5, 2)).toBeUndefined();
+    expect(busyMachineWarning(1, 9, 2)).toBeUndefined();
   });
 
   it("refuses to evaluate a model on another data set's items", () => {

@@ -11,7 +11,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Rng } from "../core/rng.ts";
 import { assertLength } from "../core/shapes.ts";
 import type { ContextLayerArgs, VocabSizes } from "./config.ts";
-import { type DenseParams, dense, dropout, initDense, normalVariable } from "./layers.ts";
+import { type DenseParams, dense, initDense, normalVariable } from "./layers.ts";
+import { dropout, type RowDropout } from "./rowDropout.ts";
 
 /**
  * The context of P rows. Structurally the `ContextBatch` of src/train/context.ts (which the model
@@ -126,13 +127,13 @@ function projectCategories(p: ContextLayerParams, ctx: ContextInput, P: number):
 
 /**
  * Context output [P, dc] from the context of P rows and their demographic codes
- * (`demographics[field]` [P], 1 = missing). `rng` undefined = inference (no dropout).
+ * (`demographics[field]` [P], 1 = missing). `drop` undefined = inference (no dropout).
  */
 export function contextLayer(
   p: ContextLayerParams,
   ctx: ContextInput,
   demographics: Record<string, Int32Array>,
-  rng: Rng | undefined,
+  drop: RowDropout | undefined,
 ): tf.Tensor2D {
   const P = ctx.present.length;
   assertLength(ctx.catIds, P * ctx.k, "context catIds [P, k]");
@@ -148,5 +149,5 @@ export function contextLayer(
     parts.push(tf.gather(table, tf.tensor1d(codes, "int32")));
   }
   const x = parts.length === 1 ? term : tf.concat(parts, 1);
-  return dropout(tf.relu(dense(x, p.out)), p.args.dropout, rng) as tf.Tensor2D;
+  return dropout(tf.relu(dense(x, p.out)), p.args.dropout, drop) as tf.Tensor2D;
 }

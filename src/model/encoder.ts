@@ -12,7 +12,8 @@ import { assertShape } from "../core/shapes.ts";
 import { type BlockParams, blockVariables, initBlockParams, layerNorm } from "../engine/blocks.ts";
 import { constVariable } from "../engine/params.ts";
 import { type EncoderArgs, embeddingInitStd, type VocabSizes } from "./config.ts";
-import { causalBlock, dropout, normalVariable } from "./layers.ts";
+import { causalBlock, normalVariable } from "./layers.ts";
+import { dropout, type RowDropout } from "./rowDropout.ts";
 
 /** Number of time-gap buckets: 0 padding, 1 no previous event, 2.. log₂(1 + gap seconds). */
 export const GAP_BUCKETS = 32;
@@ -83,13 +84,13 @@ export interface SequenceInput {
 
 /**
  * Hidden states [B, Lb, d] from the item representations of the batch's events `items` [B·Lb, d]
- * (rows of padding may hold anything: they are zeroed). `rng` undefined = inference (no dropout).
+ * (rows of padding may hold anything: they are zeroed). `drop` undefined = inference (no dropout).
  */
 export function encodeSequence(
   p: EncoderParams,
   input: SequenceInput,
   items: tf.Tensor2D,
-  rng: Rng | undefined,
+  drop: RowDropout | undefined,
 ): tf.Tensor3D {
   const { B, len } = input;
   const d = p.args.dim;
@@ -102,7 +103,7 @@ export function encodeSequence(
   if (p.gaps !== undefined) x = tf.add(x, tf.gather(p.gaps, tf.tensor1d(input.gaps, "int32")));
   x = tf.mul(x, mask);
   let h = tf.add(tf.reshape(x, [B, len, d]), tf.slice(p.positions, [0, 0], [len, d])) as tf.Tensor3D;
-  h = tf.mul(dropout(h, p.args.dropout, rng), tf.reshape(mask, [B, len, 1])) as tf.Tensor3D;
-  for (const blk of p.blocks) h = causalBlock(h, blk, p.args, rng);
+  h = tf.mul(dropout(h, p.args.dropout, drop), tf.reshape(mask, [B, len, 1])) as tf.Tensor3D;
+  for (const blk of p.blocks) h = causalBlock(h, blk, p.args, drop);
   return layerNorm(h, p.lnGamma, p.lnBeta) as tf.Tensor3D;
 }

@@ -13,15 +13,7 @@ import { type BlockParams, layerNorm } from "../engine/blocks.ts";
 import { linear } from "../engine/linear.ts";
 import { constVariable, glorotVariable } from "../engine/params.ts";
 import type { EncoderArgs } from "./config.ts";
-
-/**
- * Inverted dropout with a seed drawn from `rng` (same rng state ⇒ same mask). `rng` undefined or
- * rate 0 means inference: the identity.
- */
-export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng | undefined): T {
-  if (rng === undefined || rate <= 0) return x;
-  return tf.dropout(x, rate, undefined, rng.int(2 ** 31)) as T;
-}
+import { dropout, type RowDropout } from "./rowDropout.ts";
 
 /** A dense layer's variables: w [in, out], b [out]. */
 export interface DenseParams {
@@ -62,7 +54,7 @@ function causalAttention(
   p: BlockParams["attention"],
   heads: number,
   rate: number,
-  rng: Rng | undefined,
+  drop: RowDropout | undefined,
 ): tf.Tensor3D {
   const [B, L, d] = xq.shape;
   const project = (x: tf.Tensor3D) => linear(tf.reshape(x, [B * L, d]), p.wQkv, p.bQkv) as tf.Tensor2D;
@@ -72,16 +64,22 @@ function causalAttention(
   const q = xq === xkv ? q0 : splitHeads(project(xq), B, L, heads)[0];
   const dh = d / heads;
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), causalMask(L));
-  const weights = dropout(tf.softmax(scores), rate, rng); // [H·B, L, L]
+  const probs = tf.softmax(scores) as tf.Tensor3D; // [H·B, L, L]
+  const weights = drop === undefined || rate <= 0 ? probs : drop.applyHeads(probs, rate, heads);
   const ctx = tf.matMul(weights, v) as tf.Tensor3D;
   const out = linear(mergeHeads(ctx, B, L, heads), p.wOut, p.bOut);
   return tf.reshape(out, [B, L, d]);
 }
 
 /** Position-wise feed-forward with dropout on its hidden and output: x [B, L, d] → [B, L, d]. */
-function feedForward(x: tf.Tensor3D, p: BlockParams, rate: number, rng: Rng | undefined): tf.Tensor3D {
+function feedForward(
+  x: tf.Tensor3D,
+  p: BlockParams,
+  rate: number,
+  drop: RowDropout | undefined,
+): tf.Tensor3D {
   const hidden = tf.relu(linear(x, p.w1, p.b1));
-  return dropout(linear(dropout(hidden, rate, rng), p.w2, p.b2), rate, rng) as tf.Tensor3D;
+  return dropout(linear(dropout(hidden, rate, drop), p.w2, p.b2), rate, drop) as tf.Tensor3D;
 }
 
 /**
@@ -94,22 +92,22 @@ export function causalBlock(
   x: tf.Tensor3D,
   p: BlockParams,
   args: Pick<EncoderArgs, "heads" | "dropout" | "block">,
-  rng: Rng | undefined,
+  drop: RowDropout | undefined,
 ): tf.Tensor3D {
   const { heads, dropout: rate } = args;
   const q = layerNorm(x, p.ln1Gamma, p.ln1Beta) as tf.Tensor3D;
   if (args.block === "sasrec") {
-    const h = tf.add(q, causalAttention(q, x, p.attention, heads, rate, rng)) as tf.Tensor3D;
+    const h = tf.add(q, causalAttention(q, x, p.attention, heads, rate, drop)) as tf.Tensor3D;
     const z = layerNorm(h, p.ln2Gamma, p.ln2Beta) as tf.Tensor3D;
-    return tf.add(z, feedForward(z, p, rate, rng)) as tf.Tensor3D;
+    return tf.add(z, feedForward(z, p, rate, drop)) as tf.Tensor3D;
   }
   const h = tf.add(
     x,
-    dropout(causalAttention(q, q, p.attention, heads, rate, rng), rate, rng),
+    dropout(causalAttention(q, q, p.attention, heads, rate, drop), rate, drop),
   ) as tf.Tensor3D;
   return tf.add(
     h,
-    feedForward(layerNorm(h, p.ln2Gamma, p.ln2Beta) as tf.Tensor3D, p, rate, rng),
+    feedForward(layerNorm(h, p.ln2Gamma, p.ln2Beta) as tf.Tensor3D, p, rate, drop),
   ) as tf.Tensor3D;
 }
 

@@ -11,6 +11,7 @@ import { fuse, fusionVariables, initFusion } from "./fusion.ts";
 import { itemFeaturesOf } from "./itemFeatures.ts";
 import { stopGradient } from "./layers.ts";
 import { type CtxrecModel, createModel, disposeModel, itemReps, userStates } from "./model.ts";
+import { RowDropout, rowKeys } from "./rowDropout.ts";
 import { embedHistories, noContext } from "./scorer.ts";
 import { sequenceBatch } from "./sequences.ts";
 import { toyWorld } from "./testWorld.ts";
@@ -241,7 +242,14 @@ describe("context projections and fusions", () => {
     const u = tf.tidy(() => {
       const reps = itemReps(m, seq.items, m.item.ids.gatherRows(seq.items));
       const local = Int32Array.from({ length: 6 }, (_, i) => i);
-      const out = userStates(m, seq, reps, local, { input, demographics }, new Rng(1));
+      const out = userStates(
+        m,
+        seq,
+        reps,
+        local,
+        { input, demographics },
+        new RowDropout(rowKeys(1, 0, [0, 1]), m.config.encoder.maxLen),
+      );
       expect(out.shape).toEqual([6, 8]);
       return out.dataSync() as Float32Array;
     });

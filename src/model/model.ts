@@ -20,6 +20,7 @@ import { type FusionParams, fuse, fusionVariables, initFusion } from "./fusion.t
 import type { ItemFeatures } from "./itemFeatures.ts";
 import { type ItemTowerParams, initItemTower, itemTower, itemTowerVariables } from "./itemTower.ts";
 import { l2Normalize } from "./layers.ts";
+import type { RowDropout } from "./rowDropout.ts";
 import type { SequenceBatch } from "./sequences.ts";
 
 /**
@@ -110,18 +111,18 @@ export interface RowContext {
 /**
  * Sequence states [B, Lb, d] of a batch (the cached part): `unique` [U] item codes with their
  * representations `reps` [U, d], `local` [B·Lb] the index into `unique` of each slot (padding: any
- * valid index). `rng` undefined = inference (no dropout).
+ * valid index). `drop` undefined = inference (no dropout).
  */
 export function sequenceStates(
   m: CtxrecModel,
   seq: SequenceBatch,
   reps: tf.Tensor2D,
   local: Int32Array,
-  rng: Rng | undefined,
+  drop: RowDropout | undefined,
 ): tf.Tensor3D {
   assertShape([local.length], [seq.B * seq.len], "sequenceStates local [B·Lb]");
   const hist = tf.gather(reps, tf.tensor1d(local, "int32")) as tf.Tensor2D;
-  return encodeSequence(m.encoder, seq, hist, rng);
+  return encodeSequence(m.encoder, seq, hist, drop);
 }
 
 /**
@@ -134,14 +135,14 @@ export function fuseStates(
   m: CtxrecModel,
   h: tf.Tensor3D,
   ctx: RowContext | undefined,
-  rng: Rng | undefined,
+  drop: RowDropout | undefined,
   frozenShared = false,
 ): tf.Tensor2D {
   let c: tf.Tensor2D | undefined;
   if (m.context !== undefined) {
     if (ctx === undefined)
       throw new Error("fuseStates: the model has a context layer but no context was given");
-    c = contextLayer(m.context, ctx.input, ctx.demographics, rng);
+    c = contextLayer(m.context, ctx.input, ctx.demographics, drop);
   }
   const u = fuse(m.fusion, h, c, frozenShared);
   return m.config.itemTower.l2Normalize ? l2Normalize(u) : u;
@@ -154,9 +155,9 @@ export function userStates(
   reps: tf.Tensor2D,
   local: Int32Array,
   ctx: RowContext | undefined,
-  rng: Rng | undefined,
+  drop: RowDropout | undefined,
 ): tf.Tensor2D {
-  return fuseStates(m, sequenceStates(m, seq, reps, local, rng), ctx, rng);
+  return fuseStates(m, sequenceStates(m, seq, reps, local, drop), ctx, drop);
 }
 
 /** Item representations [U, d] of `unique` item codes given their id rows [U, d]. */

@@ -17,9 +17,11 @@
  * uniform draws, with the logQ correction of that sample (M_b = its in-batch count), so each
  * worker's loss is a correct sampled softmax over fewer in-batch negatives than one thread uses.
  *
- * Randomness: each worker draws from its own stream, `deriveSeed(seed, "steps/worker<w>")`, so the
- * same seed and thread count give the same weights; dropout masks and pseudo-context then depend
- * on the thread count, and without them the weights match one thread's up to float rounding.
+ * Randomness: dropout masks and pseudo-context are keyed by row and step (model/rowDropout.ts,
+ * `StepRandom`), so a worker draws for its rows what one thread draws for them, and under the full
+ * softmax the weights match one thread's up to float rounding. The sampled softmax's negatives come
+ * from each worker's own stream, `deriveSeed(seed, "steps/worker<w>")`: there the same seed and
+ * thread count give the same weights.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { requireArg } from "../core/errors.ts";
@@ -32,7 +34,7 @@ import type { ModelConfig, VocabSizes } from "../model/config.ts";
 import type { ItemFeatures } from "../model/itemFeatures.ts";
 import { assignDenseWeights, createModel, modelVariables } from "../model/model.ts";
 import type { TrainingRows } from "./examples.ts";
-import { prepareStep, stepLoss, stepSetup } from "./step.ts";
+import { prepareStep, stepLoss, stepSeed, stepSetup } from "./step.ts";
 import type { TrainArgs } from "./trainArgs.ts";
 
 /** What every worker needs to rebuild the main thread's model and steps (structured-cloneable). */
@@ -139,20 +141,26 @@ export function createReplica(
     { m: new Float32Array(s.m), v: new Float32Array(s.v) },
   );
   const setup = stepSetup(m, reviveDataset(c.ds), args, c.rows);
-  const rng = new Rng(deriveSeed(args.seed, `steps/worker${worker.index}`));
+  const random = {
+    seed: stepSeed(args),
+    step: -1,
+    negatives: new Rng(deriveSeed(args.seed, `steps/worker${worker.index}`)),
+  };
   return {
     variables: modelVariables(m),
     optimizer: tf.train.adam(args.learningRate, 0.9, args.adamBeta2),
     sparse: [{ table: m.item.ids, optimizer: lazy }],
     shard(batch, index, count) {
+      // Every worker sees every step (with or without rows), so the step counters agree.
+      random.step++;
       const part = shardByPositions(setup.rows, batch, index, count);
       // No rows (a batch smaller than the thread count): no loss, zero gradients.
       if (part.positions === 0) return { ids: [[new Int32Array(0)]], loss: () => tf.scalar(0) };
-      const step = prepareStep(setup, part.rows, rng);
+      const step = prepareStep(setup, part.rows, random);
       const scale = (part.positions / part.total) * count;
       return {
         ids: [[step.unique]],
-        loss: ([[idRows]]) => tf.mul(stepLoss(setup, step, idRows, rng), scale) as tf.Scalar,
+        loss: ([[idRows]]) => tf.mul(stepLoss(setup, step, idRows), scale) as tf.Scalar,
       };
     },
   };

@@ -7,16 +7,18 @@
  * Shapes: B rows, Lb padded length, P = B·Lb slots, R real positions, U unique items, N items, d width.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Rng } from "../core/rng.ts";
+import { deriveSeed, Rng } from "../core/rng.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { DEMOGRAPHIC_FIELDS } from "../data/schema.ts";
 import { leaveOneOut } from "../data/splits.ts";
 import { selectRows } from "../engine/sparseEmbedding.ts";
 import { stopGradient } from "../model/layers.ts";
 import { type CtxrecModel, fuseStates, itemReps, type RowContext, sequenceStates } from "../model/model.ts";
+import { RowDropout, rowKeys } from "../model/rowDropout.ts";
 import { noContext } from "../model/scorer.ts";
 import { sequenceBatch } from "../model/sequences.ts";
 import { pseudoContext } from "./context.ts";
+import type { ContextBatch } from "./contextBatch.ts";
 import { positiveFrequency, type TrainingRows, trainingRows } from "./examples.ts";
 import { sampledSoftmaxLoss } from "./loss.ts";
 import { inBatchCandidates, mixCandidates, sampleUniformIds, uniformCandidates } from "./lossCandidates.ts";
@@ -82,15 +84,37 @@ export interface StepInput {
   uniformIds: Int32Array;
   uniformLocal: Int32Array;
   context?: RowContext;
+  /** [B] the rows' keys for this step (`rowKeys`): their dropout masks and pseudo-context. */
+  keys: Int32Array;
+}
+
+/**
+ * A step's randomness. Dropout and pseudo-context are keyed by row (`keys`), so a row draws the
+ * same whichever thread encodes it and whatever rows share its batch; only the sampled softmax's
+ * negatives come from a stream (`negatives`), the thread's own.
+ */
+export interface StepRandom {
+  /** The run's step seed (`stepSeed`) and the step's index in the run, from 0. */
+  seed: number;
+  step: number;
+  negatives: Rng;
+}
+
+/** The seed every thread's `StepRandom` of a run starts from. */
+export function stepSeed(args: Pick<TrainArgs, "seed">): number {
+  return deriveSeed(args.seed, "steps");
 }
 
 /**
  * Host-side preparation of the rows `batch` (indices into `setup.rows`; inputs = events
- * start..end−2, positives = start+1..end−1). Draws from `rng` (pseudo-context, negatives).
+ * start..end−2, positives = start+1..end−1). Pseudo-context by row key, negatives from
+ * `random.negatives`.
  */
-export function prepareStep(setup: StepSetup, batch: Int32Array, rng: Rng): StepInput {
+export function prepareStep(setup: StepSetup, batch: Int32Array, random: StepRandom): StepInput {
   const { m, ds, rows, args, mode } = setup;
   const B = batch.length;
+  const keys = rowKeys(random.seed, random.step, batch);
+  const rng = random.negatives;
   const starts = Int32Array.from(batch, (r) => rows.starts[r]);
   const inputEnds = Int32Array.from(batch, (r) => rows.ends[r] - 1);
   const firsts = Int32Array.from(batch, (r) => rows.firsts[r]);
@@ -105,7 +129,8 @@ export function prepareStep(setup: StepSetup, batch: Int32Array, rng: Rng): Step
   const real = new Int32Array(R);
   for (let j = 0, o = 0; j < P; j++) if (seq.mask[j] > 0) real[o++] = j;
   const positives = Int32Array.from(real, (j) => targets[j]);
-  const context = m.context === undefined ? undefined : stepContext(ds, rows, batch, seq, targets, args, rng);
+  const context =
+    m.context === undefined ? undefined : stepContext(ds, rows, batch, seq, targets, args, keys);
   if (mode === "full") {
     // Every item is a candidate: the step looks up the whole table, so unique ids are the ids.
     const none = new Int32Array(0);
@@ -120,6 +145,7 @@ export function prepareStep(setup: StepSetup, batch: Int32Array, rng: Rng): Step
       uniformIds: none,
       uniformLocal: none,
       context,
+      keys,
     };
   }
   // A seeded subset of the positions when there are more than the cap (partial Fisher–Yates).
@@ -148,14 +174,16 @@ export function prepareStep(setup: StepSetup, batch: Int32Array, rng: Rng): Step
     negRows,
     uniformIds,
     uniformLocal: sel.local.subarray(P + R),
+    keys,
   };
   if (context !== undefined) out.context = context;
   return out;
 }
 
 /**
- * Pseudo-context of every slot from ITS positive (padding slots: item 0, no categories), and the
- * demographic codes of each slot's user.
+ * Pseudo-context of every slot from ITS positive (padding slots: item 0, no categories), each row
+ * corrupted by its own stream (seeded by its key: padding draws nothing, so a row's context does
+ * not depend on Lb), and the demographic codes of each slot's user.
  */
 function stepContext(
   ds: CompiledDataset,
@@ -164,10 +192,10 @@ function stepContext(
   seq: StepInput["seq"],
   targets: Int32Array,
   args: TrainArgs,
-  rng: Rng,
+  keys: Int32Array,
 ): RowContext {
   const P = targets.length;
-  const input = pseudoContext(targets, ds, args.pseudoContext, rng);
+  const input = rowwisePseudoContext(targets, seq.len, keys, ds, args);
   const demographics: Record<string, Int32Array> = {};
   for (const f of DEMOGRAPHIC_FIELDS) {
     const codes = ds.demographics[f].codes;
@@ -177,6 +205,37 @@ function stepContext(
     );
   }
   return { input, demographics };
+}
+
+/** `pseudoContext` of each row's Lb slots of `targets` [B·Lb] with the row's own stream. */
+function rowwisePseudoContext(
+  targets: Int32Array,
+  len: number,
+  keys: Int32Array,
+  ds: CompiledDataset,
+  args: TrainArgs,
+): ContextBatch {
+  const parts = Array.from(keys, (key, b) =>
+    pseudoContext(
+      targets.subarray(b * len, (b + 1) * len),
+      ds,
+      args.pseudoContext,
+      new Rng(deriveSeed(key, "context")),
+    ),
+  );
+  const k = parts[0].k;
+  const out: ContextBatch = {
+    k,
+    catIds: new Int32Array(targets.length * k),
+    weights: new Float32Array(targets.length * k),
+    present: new Uint8Array(targets.length),
+  };
+  parts.forEach((c, b) => {
+    out.catIds.set(c.catIds, b * len * k);
+    out.weights.set(c.weights, b * len * k);
+    out.present.set(c.present, b * len);
+  });
+  return out;
 }
 
 /**
@@ -229,18 +288,19 @@ function sampledLoss(
 
 /**
  * The scalar loss of one prepared step (the mean over its R real positions) given the id rows of
- * `s.unique` [U, d]; `rng` draws the dropout masks.
+ * `s.unique` [U, d]; dropout masks by the rows' keys.
  */
-export function stepLoss(setup: StepSetup, s: StepInput, idRows: tf.Tensor2D, rng: Rng): tf.Scalar {
+export function stepLoss(setup: StepSetup, s: StepInput, idRows: tf.Tensor2D): tf.Scalar {
   const { m, args, mode, freq, total } = setup;
+  const drop = new RowDropout(s.keys, m.config.encoder.maxLen);
   const reps = itemReps(m, s.unique, idRows);
-  const h = sequenceStates(m, s.seq, reps, s.histLocal, rng);
+  const h = sequenceStates(m, s.seq, reps, s.histLocal, drop);
   const exampleLoss = mode === "full" ? fullLoss(s, reps, args) : sampledLoss(m, s, reps, freq, total, args);
   const real = tf.tensor1d(s.real, "int32");
   const w = args.noContextWeight;
   const lossOf = (ctx: StepInput["context"], isolated: boolean) =>
     exampleLoss(
-      tf.gather(fuseStates(m, isolated ? stopGradient(h) : h, ctx, rng, isolated), real) as tf.Tensor2D,
+      tf.gather(fuseStates(m, isolated ? stopGradient(h) : h, ctx, drop, isolated), real) as tf.Tensor2D,
       isolated,
     );
   if (s.context === undefined || w === 0) return lossOf(s.context, false);

@@ -71,10 +71,12 @@ export interface TrainArgs {
    */
   contextLossScope: "all" | "context";
   /**
-   * Threads that train (default 1: this thread). More: data-parallel over that many worker threads
-   * (src/train/parallelStepper.ts), each computing the gradients of its share of every batch; the
-   * same seed and thread count give the same weights, and without dropout and pseudo-context the
-   * weights match one thread's up to float rounding.
+   * Threads that train (default 1 here: this thread; `ctxrec train` defaults to the machine's
+   * cores). More: data-parallel over that many worker threads (src/train/parallelStepper.ts), each
+   * computing the gradients of its share of every batch. Dropout and pseudo-context are keyed by
+   * row (model/rowDropout.ts), so under the full softmax the weights match one thread's up to float
+   * rounding; the sampled softmax draws each worker's negatives from its own stream, so there the
+   * same seed gives the same weights only for the same thread count.
    */
   threads: number;
 }

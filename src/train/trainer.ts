@@ -31,7 +31,7 @@ import { vocabSizesOf } from "../model/vocabSizes.ts";
 import { lengthBucketedBatches } from "./examples.ts";
 import type { LossMode } from "./lossMode.ts";
 import { type ParallelStepper, startParallelStepper } from "./parallelStepper.ts";
-import { prepareStep, type StepOutcome, type StepperShape, stepLoss, stepSetup } from "./step.ts";
+import { prepareStep, type StepOutcome, type StepperShape, stepLoss, stepSeed, stepSetup } from "./step.ts";
 import type { TrainArgs } from "./trainArgs.ts";
 
 /** Progress of the loop, for bars and logs. */
@@ -98,18 +98,23 @@ export function createStepper(m: CtxrecModel, ds: CompiledDataset, args: TrainAr
   const variables = modelVariables(m);
   const optimizer = tf.train.adam(args.learningRate, 0.9, args.adamBeta2);
   const sparseOpt = new LazyAdam(m.item.ids, { learningRate: args.learningRate, beta2: args.adamBeta2 });
-  const stepRng = new Rng(deriveSeed(args.seed, "steps"));
+  const random = {
+    seed: stepSeed(args),
+    step: -1,
+    negatives: new Rng(deriveSeed(args.seed, "steps/negatives")),
+  };
   return {
     rows: setup.rows,
     lossMode: setup.mode,
     maxBatchPositions: setup.maxBatchPositions,
     step(batch) {
-      const s = prepareStep(setup, batch, stepRng);
+      random.step++;
+      const s = prepareStep(setup, batch, random);
       const r = trainStep({
         variables,
         optimizer,
         sparse: [{ table: m.item.ids, optimizer: sparseOpt, ids: [s.unique] }],
-        loss: ([[idRows]]) => stepLoss(setup, s, idRows, stepRng),
+        loss: ([[idRows]]) => stepLoss(setup, s, idRows),
       });
       return { loss: r.loss, examples: s.real.length };
     },
