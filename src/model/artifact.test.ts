@@ -186,4 +186,74 @@ describe("model artifact", () => {
       tmp.remove();
     }
   });
+
+  describe("DCNv2 tower in the config", () => {
+    const dcn = resolveModelConfig({ ...cfg, tower: { kind: "dcnv2", crossRank: 2 } });
+    /** Rewrites the manifest's config with `edit` and re-hashes it (a consistent, but other, folder). */
+    function rewriteConfig(dir: string, edit: (config: Record<string, unknown>) => void): void {
+      const mFile = path.join(dir, "manifest.json");
+      const manifest = JSON.parse(readFileSync(mFile, "utf8"));
+      edit(manifest.config);
+      manifest.version = createHash("sha256")
+        .update(readFileSync(path.join(dir, "weights.bin")))
+        .update(readFileSync(path.join(dir, "vocab.json")))
+        .update(JSON.stringify(manifest.config))
+        .digest("hex");
+      writeFileSync(mFile, JSON.stringify(manifest));
+    }
+
+    it("round-trips a dcnv2 model (config and item embeddings); an mlp manifest has no tower field", async () => {
+      const ds = await toyWorld();
+      const m = createModel(dcn, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(16));
+      const plain = createModel(cfg, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(16));
+      const tmp = tempFolder("ctxrec-artifact-");
+      try {
+        const dir = path.join(tmp.dir, "model");
+        saveModel(dir, m, { dataset: ds });
+        const loaded = loadModel(dir);
+        expect(loaded.model.config.tower).toEqual({ kind: "dcnv2", crossLayers: 2, crossRank: 2 });
+        expect(allItemEmbeddings(loaded.model.item, loaded.model.features)).toEqual(
+          allItemEmbeddings(m.item, m.features),
+        );
+        disposeModel(loaded.model);
+        const plainDir = path.join(tmp.dir, "plain");
+        expect("tower" in saveModel(plainDir, plain, { dataset: ds }).config).toBe(false);
+        const old = loadModel(plainDir);
+        expect(old.model.config.tower).toBeUndefined();
+        expect(old.model.item.dcn).toBeUndefined();
+        disposeModel(old.model);
+      } finally {
+        disposeModel(m);
+        disposeModel(plain);
+        tmp.remove();
+      }
+    });
+
+    it("refuses a config that does not match the stored weights (CORRUPT), either way", async () => {
+      const ds = await toyWorld();
+      const m = createModel(dcn, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(17));
+      const plain = createModel(cfg, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(17));
+      const tmp = tempFolder("ctxrec-artifact-");
+      try {
+        // dcnv2 weights read as mlp (tower field dropped): fusion/out has the wrong size.
+        const dir = path.join(tmp.dir, "dcn");
+        saveModel(dir, m, { dataset: ds });
+        rewriteConfig(dir, (c) => {
+          delete c.tower;
+        });
+        expectCode(() => loadModel(dir), "CTXREC_ERR_ARTIFACT_CORRUPT");
+        // mlp weights read as dcnv2: the cross weights are missing.
+        const plainDir = path.join(tmp.dir, "plain");
+        saveModel(plainDir, plain, { dataset: ds });
+        rewriteConfig(plainDir, (c) => {
+          c.tower = { kind: "dcnv2", crossLayers: 2, crossRank: 0 };
+        });
+        expectCode(() => loadModel(plainDir), "CTXREC_ERR_ARTIFACT_CORRUPT");
+      } finally {
+        disposeModel(m);
+        disposeModel(plain);
+        tmp.remove();
+      }
+    });
+  });
 });

@@ -100,11 +100,35 @@ export interface FusionArgs {
   hidden: number;
 }
 
+export const TOWERS = ["mlp", "dcnv2"] as const;
+export type Tower = (typeof TOWERS)[number];
+
+/**
+ * Tower structure of the user head and the item tower (src/model/cross.ts). "mlp" (default): the
+ * MLP alone. "dcnv2" (Wang et al., DCN-V2, WWW 2021, parallel structure): stacked cross layers
+ * x_{l+1} = x_0 ⊙ (W_l x_l + b_l) + x_l beside the MLP, both outputs concatenated and projected to d.
+ */
+export interface TowerArgs {
+  /** "mlp" (default) or "dcnv2". */
+  kind: Tower;
+  /** Cross layers in the stack (default 2). */
+  crossLayers: number;
+  /** Rank r of W_l = U_l V_lᵀ (one expert, no mixture); 0 = full rank [d0, d0] (default 0). */
+  crossRank: number;
+}
+
+export const TOWER_DEFAULTS: TowerArgs = { kind: "mlp", crossLayers: 2, crossRank: 0 };
+
 export interface ModelConfig {
   itemTower: ItemTowerArgs;
   encoder: EncoderArgs;
   context: ContextLayerArgs;
   fusion: FusionArgs;
+  /**
+   * Present only for kind "dcnv2": absent = "mlp", so an mlp model's config (and its artifact's
+   * content hash) is exactly what it was before DCNv2, and an artifact written before it reads as mlp.
+   */
+  tower?: TowerArgs;
 }
 
 /** The documented default configuration (README / docs/training.md). */
@@ -134,7 +158,7 @@ export const MODEL_DEFAULTS: ModelConfig = {
 };
 
 /** Partial overrides, one level deep. */
-export type ModelConfigOverrides = { [K in keyof ModelConfig]?: Partial<ModelConfig[K]> };
+export type ModelConfigOverrides = { [K in keyof ModelConfig]?: Partial<NonNullable<ModelConfig[K]>> };
 
 const isPosInt = (x: number) => Number.isInteger(x) && x >= 1;
 const isRate = (x: number) => Number.isFinite(x) && x >= 0 && x < 1;
@@ -185,7 +209,30 @@ export function resolveModelConfig(over: ModelConfigOverrides = {}): ModelConfig
     `expected one of ${FUSIONS.join(", ")}, got ${c.fusion.kind}`,
   );
   requireArg(isPosInt(c.fusion.hidden), "fusion.hidden", `expected an integer ≥ 1, got ${c.fusion.hidden}`);
-  return c;
+  const tower = resolveTowerArgs(over.tower);
+  return tower.kind === "mlp" ? c : { ...c, tower };
+}
+
+/** Tower defaults + overrides, validated; cross-layer options without kind "dcnv2" are refused. */
+export function resolveTowerArgs(over: Partial<TowerArgs> = {}): TowerArgs {
+  const t: TowerArgs = { ...TOWER_DEFAULTS, ...over };
+  requireArg(
+    (TOWERS as readonly string[]).includes(t.kind),
+    "tower.kind",
+    `expected one of ${TOWERS.join(", ")}, got ${t.kind}`,
+  );
+  requireArg(isPosInt(t.crossLayers), "tower.crossLayers", `expected an integer ≥ 1, got ${t.crossLayers}`);
+  requireArg(
+    Number.isInteger(t.crossRank) && t.crossRank >= 0,
+    "tower.crossRank",
+    `expected an integer ≥ 0 (0 = full rank), got ${t.crossRank}`,
+  );
+  requireArg(
+    t.kind === "dcnv2" || (over.crossLayers === undefined && over.crossRank === undefined),
+    "tower.kind",
+    'cross-layer options (crossLayers, crossRank) need kind "dcnv2" (--tower dcnv2)',
+  );
+  return t;
 }
 
 /** Vocabulary sizes the model's tables are built for (from the data set; stored in the manifest). */

@@ -1,7 +1,9 @@
 /**
  * Item tower `f(item) → R^d` (DESIGN §2): id embedding (a sparse table, updated lazily) + the
  * confidence-weighted mean of the item's category embeddings, an optional residual MLP, optional
- * L2 normalisation. The SAME function embeds the history items and the retrieval candidates
+ * L2 normalisation. Tower "dcnv2" (src/model/cross.ts) replaces the residual MLP by
+ * x + P·concat(Cross(x), relu(W x + b)) + p, P [2d, d] (the MLP's dense is built for it whatever
+ * `args.mlp` says). The SAME function embeds the history items and the retrieval candidates
  * (weight tying: what the encoder reads is what the user vector is scored against).
  * Shapes: U unique items of a batch, Kc categories per item, C category vocabulary, d width.
  */
@@ -9,7 +11,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Rng } from "../core/rng.ts";
 import { assertShape } from "../core/shapes.ts";
 import { SparseEmbeddingTable } from "../engine/sparseEmbedding.ts";
-import { type EmbeddingInit, embeddingInitStd, type ItemTowerArgs } from "./config.ts";
+import { type EmbeddingInit, embeddingInitStd, type ItemTowerArgs, type TowerArgs } from "./config.ts";
+import { type CrossLayerParams, crossDeep, crossVariables, initCrossNetwork } from "./cross.ts";
 import type { ItemFeatures } from "./itemFeatures.ts";
 import { paddedCategories } from "./itemFeatures.ts";
 import { type DenseParams, dense, initDense, l2Normalize, normalVariable } from "./layers.ts";
@@ -21,6 +24,8 @@ export interface ItemTowerParams {
   /** [C, d] category embeddings (row 0 padding, never read with a non-zero weight). */
   categories?: tf.Variable<tf.Rank.R2>;
   mlp?: DenseParams;
+  /** Tower "dcnv2": the cross stack on x [U, d] and the projection P [2d, d] of concat(cross, MLP). */
+  dcn?: { layers: CrossLayerParams[]; out: DenseParams };
 }
 
 export function initItemTower(
@@ -31,6 +36,7 @@ export function initItemTower(
   rng: Rng,
   prefix: string,
   init: EmbeddingInit = "scaled",
+  tower?: TowerArgs,
 ): ItemTowerParams {
   const ids = SparseEmbeddingTable.create({
     rows: numItems,
@@ -48,13 +54,26 @@ export function initItemTower(
       rng.fork(),
       `${prefix}item/categories`,
     );
-  if (args.mlp) p.mlp = initDense(dim, dim, rng.fork(), `${prefix}item/mlp`);
+  const dcn = tower?.kind === "dcnv2";
+  if (args.mlp || dcn) p.mlp = initDense(dim, dim, rng.fork(), `${prefix}item/mlp`);
+  // Forked after every mlp draw, so an mlp model's initial weights are unchanged by the option.
+  if (dcn) {
+    const dr = rng.fork();
+    p.dcn = {
+      layers: initCrossNetwork(tower, dim, dr.fork(), `${prefix}item`),
+      out: initDense(2 * dim, dim, dr.fork(), `${prefix}item/dcnOut`),
+    };
+  }
   return p;
 }
 
 /** Dense variables of the tower (the id table is sparse and not among them). */
 export function itemTowerVariables(p: ItemTowerParams): tf.Variable[] {
-  return [...(p.categories ? [p.categories] : []), ...(p.mlp ? [p.mlp.w, p.mlp.b] : [])];
+  return [
+    ...(p.categories ? [p.categories] : []),
+    ...(p.mlp ? [p.mlp.w, p.mlp.b] : []),
+    ...(p.dcn ? [...crossVariables(p.dcn.layers), p.dcn.out.w, p.dcn.out.b] : []),
+  ];
 }
 
 /**
@@ -76,7 +95,10 @@ export function itemTower(
     const w = tf.tensor3d(weights, [items.length, k, 1]);
     x = tf.add(x, tf.sum(tf.mul(emb, w), 1)) as tf.Tensor2D; // Σ_k w_k·emb_k, [U, d]
   }
-  if (p.mlp !== undefined) x = tf.add(x, tf.relu(dense(x, p.mlp))) as tf.Tensor2D;
+  if (p.mlp !== undefined) {
+    const deep = tf.relu(dense(x, p.mlp)) as tf.Tensor2D; // [U, d]
+    x = tf.add(x, p.dcn !== undefined ? crossDeep(x, deep, p.dcn.layers, p.dcn.out) : deep) as tf.Tensor2D;
+  }
   return p.args.l2Normalize ? l2Normalize(x) : x;
 }
 

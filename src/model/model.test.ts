@@ -293,4 +293,25 @@ describe("fuse with frozen shared weights", () => {
     );
     for (const v of fusionVariables(p)) v.dispose();
   });
+
+  it("tower dcnv2: the cross stack and the projection are shared (no gradient), the context rows still train", () => {
+    const p = initFusion({ kind: "concat", hidden: 4 }, 3, 2, new Rng(4), "frozen-dcn-test/", {
+      kind: "dcnv2",
+      crossLayers: 2,
+      crossRank: 0,
+    });
+    const h = tf.tensor3d([1, 2, 3, -1, 0, 2], [1, 2, 3]);
+    const ctx = tf.tensor2d([0.5, -1, 2, 1], [2, 2]);
+    const loss = (frozen: boolean) => () => tf.sum(tf.square(fuse(p, h, ctx, frozen))) as tf.Scalar;
+    const free = tf.variableGrads(loss(false), fusionVariables(p)).grads;
+    const { grads } = tf.variableGrads(loss(true), fusionVariables(p));
+    for (const l of p.dcn ?? []) {
+      expect(Array.from(free[l.dense.w.name].dataSync()).some((x) => x !== 0)).toBe(true);
+      expect(Array.from(grads[l.dense.w.name].dataSync()).every((x) => x === 0)).toBe(true);
+    }
+    expect(p.out.w.shape).toEqual([5 + 4, 3]); // [d0 + F, d]
+    expect(Array.from(grads[p.out.w.name].dataSync()).every((x) => x === 0)).toBe(true);
+    expect(Array.from(grads[p.hidden.w.name].dataSync().slice(3 * 4)).some((x) => x !== 0)).toBe(true);
+    for (const v of fusionVariables(p)) v.dispose();
+  });
 });

@@ -62,13 +62,21 @@ export function createModel(
     rng.fork(),
     prefix,
     config.encoder.init,
+    config.tower,
   );
   const encoder = initEncoder(config.encoder, sizes, rng.fork(), prefix);
   const ctxRng = rng.fork();
   const context = config.context.enabled
     ? initContextLayer(config.context, sizes, d, ctxRng, prefix)
     : undefined;
-  const fusion = initFusion(config.fusion, d, context ? config.context.dim : 0, rng.fork(), prefix);
+  const fusion = initFusion(
+    config.fusion,
+    d,
+    context ? config.context.dim : 0,
+    rng.fork(),
+    prefix,
+    config.tower,
+  );
   return { config, sizes, features, item, encoder, context, fusion, prefix };
 }
 

@@ -5,6 +5,7 @@
  * Shapes: n rows, d width.
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import type { CrossLayerParams } from "../model/cross.ts";
 import type { DenseParams } from "../model/layers.ts";
 import type { GraphBuilder } from "./builder.ts";
 
@@ -38,4 +39,23 @@ export function layerNormOp(g: GraphBuilder, x: string, gamma: string, beta: str
 export function l2NormalizeOp(g: GraphBuilder, x: string): string {
   const ss = g.op("ReduceSum", [g.op("Mul", [x, x]), g.ints([1])], { keepdims: 1 });
   return g.op("Div", [x, g.op("Sqrt", [g.op("Add", [ss, g.scalar(1e-12)])])]);
+}
+
+/**
+ * DCNv2 parallel head (src/model/cross.ts `crossDeep`): x0 [n, d0], deep [n, F] →
+ * out·concat(x_N, deep) [n, d] with x_{l+1} = x0 ⊙ (x_l·W_l + b_l) + x_l (W_l = V_l·U_lᵀ at low rank).
+ */
+export function crossDeepOp(
+  g: GraphBuilder,
+  names: WeightNamer,
+  x0: string,
+  deep: string,
+  layers: CrossLayerParams[],
+  out: DenseParams,
+): string {
+  const xN = layers.reduce((xl, p) => {
+    const z = p.down !== undefined ? g.op("MatMul", [xl, weight(g, names, p.down)]) : xl;
+    return g.op("Add", [g.op("Mul", [x0, denseOp(g, names, z, p.dense)]), xl]);
+  }, x0);
+  return denseOp(g, names, g.op("Concat", [xN, deep], { axis: 1 }), out);
 }

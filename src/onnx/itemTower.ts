@@ -2,7 +2,8 @@
  * The item tower (src/model/itemTower.ts) as an ONNX graph, computed from its parts, not a baked
  * table: id embedding + Σ_k w_k·category_emb_k (the item's categories padded to Kc slots with
  * confidences normalised per item, as `paddedCategories` lays them out) + optional residual MLP +
- * optional L2 normalisation. The id table and the padded category lists are initializers.
+ * optional L2 normalisation; tower "dcnv2": x + P·concat(Cross(x), relu(W x + b)) + p instead of
+ * the residual MLP (src/model/cross.ts). The id table and the padded category lists are initializers.
  *
  * Input:  items int32 [U] item codes (0 = padding row).
  * Output: v float32 [U, d].
@@ -10,7 +11,7 @@
 import { paddedCategories } from "../model/itemFeatures.ts";
 import type { CtxrecModel } from "../model/model.ts";
 import { GraphBuilder, type ValueSpec } from "./builder.ts";
-import { denseOp, l2NormalizeOp, WeightNamer, weight } from "./graphLayers.ts";
+import { crossDeepOp, denseOp, l2NormalizeOp, WeightNamer, weight } from "./graphLayers.ts";
 
 export const itemTowerInputSpecs = (): ValueSpec[] => [{ name: "items", dtype: "int32", shape: ["U"] }];
 export const itemTowerOutputSpecs = (m: CtxrecModel): ValueSpec[] => [
@@ -35,7 +36,13 @@ export function itemTowerOp(g: GraphBuilder, m: CtxrecModel, items: string): str
     });
     x = g.op("Add", [x, term]);
   }
-  if (p.mlp !== undefined) x = g.op("Add", [x, g.op("Relu", [denseOp(g, names, x, p.mlp)])]);
+  if (p.mlp !== undefined) {
+    const deep = g.op("Relu", [denseOp(g, names, x, p.mlp)]);
+    x = g.op("Add", [
+      x,
+      p.dcn !== undefined ? crossDeepOp(g, names, x, deep, p.dcn.layers, p.dcn.out) : deep,
+    ]);
+  }
   return p.args.l2Normalize ? l2NormalizeOp(g, x) : x;
 }
 

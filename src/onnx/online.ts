@@ -2,6 +2,7 @@
  * The online part as an ONNX graph: context layer (src/model/contextLayer.ts, inference: no
  * dropout) + concat fusion head (src/model/fusion.ts) + optional L2 normalisation, on the cached
  * sequence state h:  u = h + W₂·relu(W₁·concat(h, ctx) + b₁) + b₂.
+ * Tower "dcnv2": u = h + P·concat(Cross(x), relu(W₁x + b₁)) + p, x = concat(h, ctx) (src/model/cross.ts).
  * Baseline (no context layer): the graph takes h alone and u = h + MLP(h).
  * Cross-attention fusion reads every sequence output, not one cached state: refused.
  *
@@ -17,7 +18,7 @@ import { CtxrecError } from "../core/errors.ts";
 import type { ContextLayerParams } from "../model/contextLayer.ts";
 import type { CtxrecModel } from "../model/model.ts";
 import { GraphBuilder, type ValueSpec } from "./builder.ts";
-import { denseOp, l2NormalizeOp, WeightNamer, weight } from "./graphLayers.ts";
+import { crossDeepOp, denseOp, l2NormalizeOp, WeightNamer, weight } from "./graphLayers.ts";
 
 /** Input name of a demographic field. */
 export const demoInputName = (field: string): string => `demo_${field}`;
@@ -105,7 +106,11 @@ export function buildOnlineGraph(m: CtxrecModel): Uint8Array {
   if (m.context !== undefined) parts.push(contextOp(g, names, m.context));
   const x = parts.length === 1 ? "h" : g.op("Concat", parts, { axis: 1 });
   const hidden = g.op("Relu", [denseOp(g, names, x, m.fusion.hidden)]);
-  let u = g.op("Add", ["h", denseOp(g, names, hidden, m.fusion.out)]);
+  const head =
+    m.fusion.dcn !== undefined
+      ? crossDeepOp(g, names, x, hidden, m.fusion.dcn, m.fusion.out)
+      : denseOp(g, names, hidden, m.fusion.out);
+  let u = g.op("Add", ["h", head]);
   if (m.config.itemTower.l2Normalize) u = l2NormalizeOp(g, u);
   g.output(u, onlineOutputSpecs(m)[0]);
   return g.serialize();

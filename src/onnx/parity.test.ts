@@ -1,6 +1,6 @@
 /**
  * ONNX Runtime vs tfjs (the reference, src/model, inference mode) on tiny random models of several
- * configurations: the encoder (rows of different lengths, an empty history, a batch of only empty
+ * configurations (DCNv2 towers among them): the encoder (rows of different lengths, an empty history, a batch of only empty
  * histories), the online tower (random h, every projection, demographics on/off, baseline, L2),
  * the composition encoder → online against `userStates`, and the item tower. Tolerance 1e-5 max
  * abs diff (float32 sums in another order differ by a few 1e-7 at d = 8).
@@ -138,6 +138,18 @@ const CASES: { name: string; config: ModelConfigOverrides; sizes?: Partial<Vocab
     config: tiny({ context: { projection: "learned", dim: 5 }, itemTower: { categories: false } }),
   },
   { name: "baseline (no context layer)", config: tiny({ context: { enabled: false } }) },
+  {
+    name: "DCNv2 towers, full rank, 2 cross layers",
+    config: tiny({ tower: { kind: "dcnv2" } }),
+  },
+  {
+    name: "DCNv2 towers, rank 3, 3 cross layers, L2, baseline",
+    config: tiny({
+      tower: { kind: "dcnv2", crossLayers: 3, crossRank: 3 },
+      itemTower: { l2Normalize: true },
+      context: { enabled: false },
+    }),
+  },
   {
     name: "SASRec block layout, Xavier tables, 3 blocks",
     config: tiny({ encoder: { block: "sasrec", init: "xavier", blocks: 3 } }),

@@ -19,6 +19,9 @@ import {
   MODEL_DEFAULTS,
   type ModelConfigOverrides,
   resolveModelConfig,
+  TOWER_DEFAULTS,
+  TOWERS,
+  type Tower,
 } from "../../model/config.ts";
 import { createModelScorer } from "../../model/scorer.ts";
 import { saveTrainedModel } from "../../pipeline/trainModel.ts";
@@ -85,6 +88,9 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   itemCategories: boolean;
   timeGaps: boolean;
   fusion?: (typeof FUSIONS)[number];
+  tower?: Tower;
+  crossLayers?: string;
+  crossRank?: string;
   l2Normalize?: boolean;
   test: boolean;
 }
@@ -109,6 +115,11 @@ function modelOverrides(o: TrainOptions): ModelConfigOverrides {
     context: { ...contextModelOverrides(o), ...drop({ enabled: o.context, dim: num(o.dim, "--dim") }) },
     itemTower: drop({ l2Normalize: o.l2Normalize, categories: o.itemCategories }),
     fusion: drop({ kind: o.fusion }),
+    tower: drop({
+      kind: o.tower,
+      crossLayers: num(o.crossLayers, "--cross-layers"),
+      crossRank: num(o.crossRank, "--cross-rank"),
+    }),
   };
 }
 
@@ -197,6 +208,20 @@ export function registerTrainCommand(program: Command): void {
     .option("--no-item-categories", "item tower: the id embedding alone, without the item's categories")
     .option("--no-time-gaps", "encoder: no time-gap embedding even where the data has timestamps")
     .addOption(new Option("--fusion <kind>", "fusion of sequence state and context").choices([...FUSIONS]))
+    .addOption(
+      new Option(
+        "--tower <kind>",
+        `user head and item tower: MLP alone, or DCNv2 cross layers beside it (default ${TOWER_DEFAULTS.kind})`,
+      ).choices([...TOWERS]),
+    )
+    .option(
+      "--cross-layers <n>",
+      `DCNv2 cross layers, with --tower dcnv2 (default ${TOWER_DEFAULTS.crossLayers})`,
+    )
+    .option(
+      "--cross-rank <r>",
+      `rank of each cross layer's W = U·Vᵀ, 0 = full rank, with --tower dcnv2 (default ${TOWER_DEFAULTS.crossRank})`,
+    )
     .option("--l2-normalize", "L2-normalise user and item embeddings (use with --temperature 0.07)")
     .option("--no-test", "skip the final test evaluation")
     .action(async (opts: TrainOptions) => {
