@@ -13,6 +13,7 @@ import type { FeatureStore, StateEntry } from "./featureStore.ts";
 import { clusterUnavailable, startCluster, type TestCluster } from "./fixtures/redisCluster.ts";
 import { vectorFor } from "./fixtures/vectors.ts";
 import { listStoreVersions, openFeatureStore } from "./open.ts";
+import { encodeRecord } from "./record.ts";
 
 const inCi = process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false";
 const missing = clusterUnavailable();
@@ -168,6 +169,28 @@ describe.skipIf(skip)(skip ? `Redis Cluster store (skipped: ${missing})` : "Redi
       new: true,
     });
     for (const h of [w1, w2, ...handles.values()]) await h.close();
+  });
+
+  it("a writer that died mid-batch (records written, never committed) leaves nothing visible", async () => {
+    const keyPrefix = fresh();
+    const keys = clusterKeys(keyPrefix);
+    const s = await openFeatureStore(
+      cluster.url,
+      { modelVersion: "m1", dim: 8, mode: "write" },
+      { keyPrefix },
+    );
+    await s.putMany([entry("a", 1, "m1"), entry("b", 1, "m1")]);
+    // What a killed writer leaves: a batch id taken and some HSETs done, but no commit.
+    const id = await admin.incr(keys.seq("m1"));
+    for (const u of ["a", "c"])
+      await admin.hset(keys.user("m1", u), String(id), encodeRecord(entry(u, 9, "m1")));
+    const got = await s.getMany(["a", "b", "c"]);
+    expect(got.map((g) => g?.computedAt)).toEqual([1, 1, undefined]);
+    // The next committed batch prunes the dead batch's record of "a" and wins.
+    await s.put(entry("a", 2, "m1"));
+    expect((await s.get("a"))?.computedAt).toBe(2);
+    expect(await admin.hexists(keys.user("m1", "a"), String(id))).toBe(0);
+    await s.close();
   });
 
   it("an unreachable cluster is a CTXREC_ERR_STORE naming the URL and how to start one", async () => {
