@@ -250,6 +250,7 @@ export {
 } from "./serve/server.ts";
 export { BundleHandle, type BundleLoader, bundleLoader, type ReloadResult } from "./serve/swap.ts";
 export { readServingTables, type ServingTables, servedDemographicFields } from "./serve/tables.ts";
+export { openClusterStore } from "./store/cluster.ts";
 // Feature store (src/store): cached user state per model version; SQLite (file:) and Redis (redis://).
 export {
   createStoreCounters,

@@ -1,7 +1,8 @@
 /**
- * Opening a feature store from a `--store` URL: `file:PATH` → SQLite, `redis://…` → Redis.
- * The one place that knows both implementations; everything else depends on `FeatureStore`.
+ * Opening a feature store from a `--store` URL: `file:PATH` → SQLite, `redis://…` → Redis,
+ * `redis-cluster://…` → Redis Cluster. The one place that knows the implementations; everything else depends on `FeatureStore`.
  */
+import { listClusterVersions, openClusterStore } from "./cluster.ts";
 import type { FeatureStore, OpenStoreArgs, VersionInfo } from "./featureStore.ts";
 import { listRedisVersions, openRedisStore, type RedisStoreOptions } from "./redis.ts";
 import { listSqliteVersions, openSqliteStore } from "./sqlite.ts";
@@ -14,9 +15,9 @@ export async function openFeatureStore(
   redisOptions: RedisStoreOptions = {},
 ): Promise<FeatureStore> {
   const parsed = typeof url === "string" ? parseStoreUrl(url) : url;
-  return parsed.kind === "file"
-    ? openSqliteStore(parsed.path, args)
-    : openRedisStore(parsed, args, redisOptions);
+  if (parsed.kind === "file") return openSqliteStore(parsed.path, args);
+  if (parsed.kind === "redis-cluster") return openClusterStore(parsed, args, redisOptions);
+  return openRedisStore(parsed, args, redisOptions);
 }
 
 /** The namespaces (model versions) a store holds, without opening one; for operators and the service. */
@@ -25,5 +26,7 @@ export async function listStoreVersions(
   redisOptions: RedisStoreOptions = {},
 ): Promise<VersionInfo[]> {
   const parsed = typeof url === "string" ? parseStoreUrl(url) : url;
-  return parsed.kind === "file" ? listSqliteVersions(parsed.path) : listRedisVersions(parsed, redisOptions);
+  if (parsed.kind === "file") return listSqliteVersions(parsed.path);
+  if (parsed.kind === "redis-cluster") return listClusterVersions(parsed, redisOptions);
+  return listRedisVersions(parsed, redisOptions);
 }

@@ -34,6 +34,38 @@ describe("parseStoreUrl", () => {
     expect(parseStoreUrl("redis://[::1]:6379/2")).toMatchObject({ host: "::1", port: 6379, db: 2 });
   });
 
+  it("reads redis-cluster:// URLs: seed nodes, auth, IPv6", () => {
+    expect(parseStoreUrl("redis-cluster://10.0.0.1:7000,10.0.0.2:7001")).toEqual({
+      kind: "redis-cluster",
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "10.0.0.2", port: 7001 },
+      ],
+    });
+    expect(parseStoreUrl("redis-cluster://u:p%40w@h:1,[::1]:2")).toEqual({
+      kind: "redis-cluster",
+      nodes: [
+        { host: "h", port: 1 },
+        { host: "::1", port: 2 },
+      ],
+      username: "u",
+      password: "p@w",
+    });
+    expect(describeStoreUrl(parseStoreUrl("redis-cluster://u:pw@h:1,[::1]:2"))).toBe(
+      "redis-cluster://u:***@h:1,[::1]:2",
+    );
+  });
+
+  it.each([
+    ["redis-cluster://", /has no nodes/],
+    ["redis-cluster://h", /malformed node 1 "h".*HOST:PORT/],
+    ["redis-cluster://h:7000,,h:7001", /malformed node 2 ""/],
+    ["redis-cluster://h:7000,h:99999", /invalid port "99999" in node 2/],
+    ["redis-cluster://h:7000/0", /no databases/],
+  ])("refuses the cluster URL %j, naming the bad field", (url, reason) => {
+    expect(() => parseStoreUrl(url)).toThrow(reason);
+  });
+
   it.each([
     ["", /is empty/],
     ["state.db", /has no scheme/],

@@ -64,7 +64,10 @@ export function registerEncodeCommand(program: Command): void {
       ),
   )
     .requiredOption("--model <dir>", "trained model folder (ctxrec train --out DIR) with its ONNX export")
-    .requiredOption("--store <url>", "feature store: file:PATH (SQLite) or redis://HOST:PORT[/DB]")
+    .requiredOption(
+      "--store <url>",
+      "feature store: file:PATH (SQLite), redis://HOST:PORT[/DB] or redis-cluster://HOST:PORT,…",
+    )
     .option(
       "--since <time>",
       "only users with an event after TIME (ISO 8601 or Unix seconds): the incremental run; does not activate",

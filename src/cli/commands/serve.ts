@@ -60,7 +60,7 @@ export function registerServeCommand(program: Command): void {
     .requiredOption("--index <file>", "index artifact built for that model (`ctxrec index --model`)")
     .requiredOption(
       "--store <url>",
-      "feature store holding the model's states: file:PATH or redis://HOST:PORT[/DB]",
+      "feature store holding the model's states: file:PATH, redis://HOST:PORT[/DB] or redis-cluster://HOST:PORT,…",
     )
     .option("--port <n>", "TCP port (0 = any free port)", "8080")
     .option("--host <addr>", "address to listen on", DEFAULT_HOST)

@@ -1,5 +1,5 @@
 /**
- * `ctxrec store`: operator commands for a feature store (`--store file:PATH | redis://HOST:PORT[/DB]`).
+ * `ctxrec store`: operator commands for a feature store (`--store file:PATH | redis://HOST:PORT[/DB] | redis-cluster://HOST:PORT,…`).
  *   `store versions` lists the model-version namespaces, their width and which one is active;
  *   `store activate --model-version V` atomically makes V the active version (what `encode` does
  *   at the end of a complete run), refusing a version the store does not hold.
@@ -17,7 +17,7 @@ export function registerStoreCommand(program: Command): void {
   store
     .command("versions")
     .description("list the model versions a store holds (width, created, active)")
-    .requiredOption("--store <url>", "file:PATH or redis://HOST:PORT[/DB]")
+    .requiredOption("--store <url>", "file:PATH, redis://HOST:PORT[/DB] or redis-cluster://HOST:PORT,…")
     .option("--json", "print JSON instead of a table")
     .action(async (opts: { store: string; json?: boolean }) => {
       const versions = await listStoreVersions(opts.store);
@@ -44,7 +44,7 @@ export function registerStoreCommand(program: Command): void {
   store
     .command("activate")
     .description("make a model version the store's active one (atomic)")
-    .requiredOption("--store <url>", "file:PATH or redis://HOST:PORT[/DB]")
+    .requiredOption("--store <url>", "file:PATH, redis://HOST:PORT[/DB] or redis-cluster://HOST:PORT,…")
     .requiredOption("--model-version <id>", "a version the store holds (see `ctxrec store versions`)")
     .action(async (opts: { store: string; modelVersion: string }) => {
       const versions = await listStoreVersions(opts.store);
