@@ -126,16 +126,27 @@ export function abuseCases(maxK: number, userId: string): AbuseCase[] {
 }
 
 /**
- * A request whose body never completes (Content-Length promises more): the request timeout must
- * answer it with 408 and close the connection.
+ * Senders that never finish (tens of seconds apart in a soak: each holds a socket until answered):
+ * headers that never end hit the request/headers timeout (Node's 408, no field); a body that never
+ * ends hits the handler timeout, which runs from routing (408 naming body: the client is slow, not
+ * the server). Both close the connection.
  */
-export const slowSenderCase: AbuseCase = {
-  name: "body never completes (request timeout)",
-  limit: "request timeout",
-  via: "raw",
-  raw: `POST /v1/candidates HTTP/1.1\r\nHost: x\r\nContent-Type: ${json}\r\nContent-Length: 100\r\n\r\n{`,
-  expect: { status: 408, code: "CTXREC_ERR_REQUEST" },
-};
+export const slowSenderCases: AbuseCase[] = [
+  {
+    name: "headers never complete (request timeout)",
+    limit: "request timeout",
+    via: "raw",
+    raw: "POST /v1/candidates HTTP/1.1\r\nHost: x\r\n",
+    expect: { status: 408, code: "CTXREC_ERR_REQUEST" },
+  },
+  {
+    name: "body never completes (handler timeout)",
+    limit: "handler timeout",
+    via: "raw",
+    raw: `POST /v1/candidates HTTP/1.1\r\nHost: x\r\nContent-Type: ${json}\r\nContent-Length: 100\r\n\r\n{`,
+    expect: { status: 408, code: "CTXREC_ERR_REQUEST", field: "body" },
+  },
+];
 
 /** Sends an HTTP request on `agent` to `base` (`http://host:port`); never rejects. */
 export function sendHttp(
