@@ -27,7 +27,6 @@
  * Flags: --n, --duration, --rates 250,500,1000,2000, --stores file,redis, --redis URL, --ef 32
  * Writes bench/results/serve.json + serve.md (serve-quick.* with --quick).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -53,6 +52,7 @@ import { readServingTables } from "../src/serve/tables.ts";
 import { openFeatureStore } from "../src/store/open.ts";
 import { generateWorld } from "../src/synth/generate.ts";
 import { emptyContextBatch } from "../src/train/context.ts";
+import { paced, startServer } from "./httpLoad.ts";
 
 const { values: opt } = parseArgs({
   options: {
@@ -239,10 +239,11 @@ function requestBodies(): string[] {
   return out;
 }
 
-/** Starts `ctxrec serve` on a free port; resolves with the child and its URL. */
-function startServer(storeUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const args = ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), "serve", "--model", modelDir];
-  args.push(
+/** Starts `ctxrec serve` on a free port over the bench index and `storeUrl`. */
+function startBenchServer(storeUrl: string) {
+  return startServer([
+    "--model",
+    modelDir,
     "--index",
     httpIndex,
     "--store",
@@ -253,17 +254,7 @@ function startServer(storeUrl: string): Promise<{ child: ChildProcess; url: stri
     String(EF),
     "--log-level",
     "warn",
-  );
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on("exit", (code) => reject(new Error(`ctxrec serve exited with ${code} before listening`)));
-  });
+  ]);
 }
 
 // autocannon ships no types; this is the part of its API the bench uses.
@@ -332,23 +323,13 @@ async function load(
 }
 
 /** Open-loop load at `rate` req/s for `seconds` (see the module comment). */
-function paced(url: string, bodies: string[], rate: number, seconds: number) {
+async function openLoop(url: string, bodies: string[], rate: number, seconds: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const total = Math.round(rate * seconds);
   const ms: number[] = [];
   const fromSchedule: number[] = [];
   let errors = 0;
-  let done = 0;
-  let sent = 0;
-  const start = performance.now();
-  return new Promise<{ ms: number[]; fromSchedule: number[]; errors: number; seconds: number }>((resolve) => {
-    const finish = () => {
-      if (++done === total) {
-        agent.destroy();
-        resolve({ ms, fromSchedule, errors, seconds: (performance.now() - start) / 1000 });
-      }
-    };
-    const send = (body: string, due: number) => {
+  const post = (body: string, due: number) =>
+    new Promise<void>((resolve) => {
       const t0 = performance.now();
       const req = http.request(
         `${url}/v1/candidates`,
@@ -365,23 +346,20 @@ function paced(url: string, bodies: string[], rate: number, seconds: number) {
               ms.push(t1 - t0);
               fromSchedule.push(t1 - due);
             } else errors++;
-            finish();
+            resolve();
           });
         },
       );
       req.on("error", () => {
         errors++;
-        finish();
+        resolve();
       });
       req.end(body);
-    };
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
-      for (; sent < due; sent++) send(bodies[sent % bodies.length], start + (sent * 1000) / rate);
-      if (sent < total) setTimeout(tick, Math.max(0, start + (sent * 1000) / rate - performance.now()));
-    };
-    tick();
-  });
+    });
+  const total = Math.round(rate * seconds);
+  const elapsed = await paced(rate, total, (i, due) => post(bodies[i % bodies.length], due));
+  agent.destroy();
+  return { ms, fromSchedule, errors, seconds: elapsed };
 }
 
 const httpRows: HttpRow[] = [];
@@ -395,11 +373,11 @@ for (const store of STORES) {
     log(`skipping the ${store} store: ${(err as Error).message}`);
     continue;
   }
-  const { child, url: base } = await startServer(url);
+  const { child, url: base } = await startBenchServer(url);
   try {
-    await paced(base, bodies, 500, 2); // warm-up (JIT, caches)
+    await openLoop(base, bodies, 500, 2); // warm-up (JIT, caches)
     for (const rate of RATES) {
-      const p = await paced(base, bodies, rate, DURATION);
+      const p = await openLoop(base, bodies, rate, DURATION);
       const row: HttpRow = {
         store,
         rate,

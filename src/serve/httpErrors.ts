@@ -139,6 +139,20 @@ export function clientErrorReply(
   });
 }
 
+/**
+ * Status and body for a handler timeout that fired while the request's body was still arriving:
+ * Fastify starts the handler timeout at routing, before it reads the body, so a sender that has
+ * not finished its body by then is a slow client (408, like the request timeout), not a slow
+ * server (503).
+ */
+export function slowBodyReply(handlerTimeoutMs: number): ErrorReply {
+  return reply(408, {
+    code: "CTXREC_ERR_REQUEST",
+    message: `the request body was not received within ${handlerTimeoutMs} ms of its headers; send the whole request at once`,
+    field: "body",
+  });
+}
+
 /** A complete HTTP/1.1 response for `r`, to write on a raw socket that is then closed. */
 export function rawErrorResponse(r: ErrorReply, statusText: string): string {
   const body = JSON.stringify(r.body);

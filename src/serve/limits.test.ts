@@ -37,10 +37,10 @@ afterAll(async () => {
   fx?.cleanup();
 });
 
-/** Writes `data` on a fresh connection and returns all the server sends until it closes. */
-function raw(data: string, waitMs = 5_000): Promise<string> {
+/** Writes `data` on a fresh connection (to `to`, default the test server) and returns all the server sends until it closes. */
+function raw(data: string, waitMs = 5_000, to = port): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = net.connect(port, DEFAULT_HOST, () => s.write(data));
+    const s = net.connect(to, DEFAULT_HOST, () => s.write(data));
     let out = "";
     s.setEncoding("utf8");
     s.on("data", (d) => {
@@ -123,6 +123,27 @@ describe("limits, exercised", () => {
     expect(r.status).toBe(408);
     expect(r.body.error.code).toBe("CTXREC_ERR_REQUEST");
     expect(r.body.error.message).toMatch(new RegExp(`not received within ${REQUEST_TIMEOUT_MS} ms`));
+  });
+
+  it("a body still arriving when the handler timeout fires → 408 naming body (a slow client, not a 503)", async () => {
+    // The handler timeout (200 ms here) starts at routing, before the body is read; the request
+    // timeout (5 s) would fire later. Found by bench:soak, where they are 5 s and 10 s.
+    const slow = buildServer(bundles, { maxK: 20, handlerTimeoutMs: 200, requestTimeoutMs: 5_000 });
+    const slowPort = Number(new URL(await slow.listen({ port: 0, host: DEFAULT_HOST })).port);
+    try {
+      const r = parse(
+        await raw(
+          "POST /v1/candidates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+          5_000,
+          slowPort,
+        ),
+      );
+      expect(r.status).toBe(408);
+      expect(r.body.error).toMatchObject({ code: "CTXREC_ERR_REQUEST", field: "body" });
+      expect(r.body.error.message).toMatch(/not received within 200 ms/);
+    } finally {
+      await slow.close();
+    }
   });
 
   it(`header size: over ${SERVE_LIMITS.maxHeaderBytes} bytes → 431 naming headers`, async () => {

@@ -28,6 +28,7 @@ import {
   errorReply,
   RequestRefused,
   rawErrorResponse,
+  slowBodyReply,
 } from "./httpErrors.ts";
 import { SERVE_LIMITS } from "./limits.ts";
 import { createServeMetrics, type ServeMetrics } from "./metrics.ts";
@@ -132,13 +133,14 @@ export function buildServer(bundles: BundleHandle, opts: ServerOptions = {}): Fa
     return reply.status(r.status).send(r.body);
   };
   const requestTimeout = opts.requestTimeoutMs ?? SERVE_LIMITS.requestTimeoutMs;
+  const handlerTimeout = opts.handlerTimeoutMs ?? SERVE_LIMITS.handlerTimeoutMs;
   const app = Fastify({
     logger: opts.logger ?? false,
     // No per-request log lines: at 1,000 req/s they would cost more than the request itself.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: SERVE_LIMITS.bodyLimitBytes,
     requestTimeout,
-    handlerTimeout: opts.handlerTimeoutMs ?? SERVE_LIMITS.handlerTimeoutMs,
+    handlerTimeout,
     keepAliveTimeout: SERVE_LIMITS.keepAliveTimeoutMs,
     maxRequestsPerSocket: SERVE_LIMITS.maxRequestsPerSocket,
     http: {
@@ -166,7 +168,13 @@ export function buildServer(bundles: BundleHandle, opts: ServerOptions = {}): Fa
   // Only JSON bodies: without this, text/plain is parsed into a string and reported as a wrong type.
   app.removeContentTypeParser("text/plain");
   app.setErrorHandler((err, req, reply) => {
-    const r = errorReply(err);
+    // The handler timeout runs from routing, before the body is read: while the body is still
+    // arriving it is the client that is slow (408, connection closed), not the server. (`complete`
+    // is Node's; `app.inject()` requests have none and arrive whole.)
+    const slowBody =
+      (err as { code?: string }).code === "FST_ERR_HANDLER_TIMEOUT" && req.raw.complete === false;
+    if (slowBody) reply.header("connection", "close");
+    const r = slowBody ? slowBodyReply(handlerTimeout) : errorReply(err);
     if (r.status >= 500) req.log.error({ err }, "request failed");
     return send(reply, r);
   });

@@ -149,3 +149,31 @@ export async function fixtureBundles(fx: ServeFixture): Promise<BundleHandle> {
   };
   return new BundleHandle(await loadBundle(src, opts), bundleLoader(opts));
 }
+
+/** Paths of a second model version published beside a fixture's, in its own store. */
+export interface AlternateBundle {
+  modelDir: string;
+  storeUrl: string;
+  exactPath: string;
+  hnswPath: string;
+  version: string;
+}
+
+/**
+ * Another seeded model on the fixture's data (`root/<name>-…`) with its own store and indexes, so
+ * reloads can go from the fixture's bundle to this one and back (each store's active version stays
+ * its model's).
+ */
+export async function publishAlternate(
+  fx: ServeFixture,
+  seed: number,
+  name: string,
+): Promise<AlternateBundle> {
+  const modelDir = path.join(fx.root, `${name}-model`);
+  const { version } = await saveTinyModel(fx.ds, modelDir, seed);
+  const storeUrl = `file:${path.join(fx.root, `${name}-state.db`)}`;
+  const exactPath = path.join(fx.root, `${name}-items-exact.ctxidx`);
+  const hnswPath = path.join(fx.root, `${name}-items-hnsw.ctxidx`);
+  await publishModel(fx.ds, modelDir, storeUrl, exactPath, hnswPath);
+  return { modelDir, storeUrl, exactPath, hnswPath, version };
+}
