@@ -32,6 +32,7 @@ import {
   type CaseTally,
   malformedSlot,
   type Outcome,
+  postCandidates,
   sendCase,
   sendHttp,
   sendRaw,
@@ -152,18 +153,13 @@ const count = (o: Outcome) => {
 };
 
 async function good(i: number) {
-  const body = JSON.stringify({
+  const request = {
     userId: i % 10 === 0 ? `cold-${i}` : users[i % users.length],
     k: 10,
     ...(i % 2 === 0 ? { context: { subjectItemId: items[i % items.length] } } : {}),
-  });
+  };
   const t = performance.now();
-  const o = await sendHttp(base, agent, {
-    method: "POST",
-    path: "/v1/candidates",
-    contentType: "application/json",
-    body,
-  });
+  const o = await postCandidates(base, agent, request);
   count(o);
   counts.good++;
   if (o.reused === false) counts.newSockets++;

@@ -182,6 +182,20 @@ export function sendHttp(
   });
 }
 
+/** A well-formed `POST /v1/candidates` of `request` (JSON-encoded here). */
+export function postCandidates(
+  base: URL,
+  agent: http.Agent,
+  request: Record<string, unknown>,
+): ReturnType<typeof sendHttp> {
+  return sendHttp(base, agent, {
+    method: "POST",
+    path: "/v1/candidates",
+    contentType: "application/json",
+    body: JSON.stringify(request),
+  });
+}
+
 /** Writes `data` on a fresh socket and reads the one response until the server closes; never rejects. */
 export function sendRaw(base: URL, data: string, waitMs = 30_000): Promise<Outcome> {
   return new Promise((resolve) => {

@@ -14,6 +14,7 @@ import {
   type CaseTally,
   malformedSlot,
   type Outcome,
+  postCandidates,
   sendCase,
   sendHttp,
   slowSenderCases,
@@ -82,16 +83,10 @@ describe("soak at test scale", () => {
         tallyOutcome(tally, c.name, c.expect, o);
         return;
       }
-      const body = JSON.stringify({
+      const o = await postCandidates(base, agent, {
         userId: users[i % users.length],
         k: 1 + (i % MAX_K),
         context: { subjectItemId: items[i % items.length] },
-      });
-      const o = await sendHttp(base, agent, {
-        method: "POST",
-        path: "/v1/candidates",
-        contentType: "application/json",
-        body,
       });
       count(o);
       if (o.status === 200) versions.push((o.body as { modelVersion: string }).modelVersion);
