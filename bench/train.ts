@@ -90,19 +90,27 @@ const quantile = (xs: number[], q: number) => {
 };
 const median = (r: Row) => quantile(r.stepMs, 0.5);
 
-const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
-const dirty = execFileSync("git", ["status", "--porcelain"], { cwd: root, encoding: "utf8" }).trim() !== "";
-const date = new Date().toISOString();
+let commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+let dirty = execFileSync("git", ["status", "--porcelain"], { cwd: root, encoding: "utf8" }).trim() !== "";
+let date = new Date().toISOString();
 const machine = `${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}`;
 const python = torchPython();
-const torchNote =
+let torchNote =
   python === undefined
     ? "PyTorch: NOT INSTALLED (`/usr/bin/python3 -c 'import torch'` failed): no PyTorch rows, no ratios."
     : `PyTorch: ${execFileSync(python, ["-c", "import torch; print(torch.__version__, torch.__config__.show().split('BLAS_INFO=')[1].split(',')[0])"], { encoding: "utf8" }).trim().replace(" ", " (BLAS_INFO=")}) from Debian's python3-torch, same run.`;
 if (python === undefined) process.stderr.write(`bench:train: ${torchNote}\n`);
 
 const rows: Row[] = [];
-for (const s of shapes) {
+// --render: rewrite train.md from train.json (after editing train-notes.md), running nothing.
+const render = process.argv.includes("--render");
+if (render) {
+  const saved = JSON.parse(readFileSync(new URL("./results/train.json", import.meta.url), "utf8"));
+  rows.push(...(saved.rows as Row[]));
+  ({ commit, dirty, date, torch: torchNote } = saved);
+  write();
+}
+for (const s of render ? [] : shapes) {
   for (const threads of THREADS) {
     const common = [String(STEPS), String(WARMUP)];
     rows.push(
@@ -139,7 +147,8 @@ function write(): void {
   const isTorch = (r: Row) => r.engine.startsWith("pytorch");
   const peer = (r: Row, torch: boolean, threads = r.threads) =>
     rows.find(
-      (o) => isTorch(o) === torch && o.loss === r.loss && o.items === r.items && o.threads === threads,
+      // One shape per loss (ctxrec's `items` counts the padding id 0: 3701 for 3,700).
+      (o) => isTorch(o) === torch && o.loss === r.loss && o.threads === threads,
     );
   const table = rows.map((r) => {
     const torchPeer = isTorch(r) ? undefined : peer(r, true);
