@@ -2,8 +2,8 @@
  * `npm run bench:train`: the trainer path of `ctxrec train` (the real model and stepper,
  * bench/trainRun.ts) at 1 and 2 threads beside the same model and loss in PyTorch
  * (bench/reference/train_torch.py) at 1 and 2 threads, each row in its own process, ≥ 30 timed
- * steps a row. Rows: full softmax over ~3,700 items; with `--sampled` also the sampled softmax
- * over ~100k items. Writes bench/results/train.json and train.md after every row (a cut run keeps
+ * steps a row. Rows: full softmax over ~3,700 items; `--sampled` runs the sampled softmax over ~100k
+ * items instead and appends its rows to train.json. Writes bench/results/train.json and train.md after every row (a cut run keeps
  * what it measured). A benchmark, not a test.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -15,10 +15,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const STEPS = 30;
 const WARMUP = 2;
 const THREADS = [1, 2];
-const shapes = [
-  { loss: "full", items: 3_700 },
-  ...(process.argv.includes("--sampled") ? [{ loss: "sampled", items: 100_000 }] : []),
-];
+// --sampled: ONLY the sampled rows, appended to the rows already in train.json.
+const sampledOnly = process.argv.includes("--sampled");
+const shapes = sampledOnly ? [{ loss: "sampled", items: 100_000 }] : [{ loss: "full", items: 3_700 }];
 
 interface Row {
   engine: string;
@@ -107,8 +106,15 @@ const render = process.argv.includes("--render");
 if (render) {
   const saved = JSON.parse(readFileSync(new URL("./results/train.json", import.meta.url), "utf8"));
   rows.push(...(saved.rows as Row[]));
-  ({ commit, dirty, date, torch: torchNote } = saved);
+  ({ commit, dirty, date, torch: torchNote, appended } = saved);
   write();
+}
+let appended: { commit: string; date: string } | undefined;
+if (sampledOnly) {
+  const saved = JSON.parse(readFileSync(new URL("./results/train.json", import.meta.url), "utf8"));
+  rows.push(...(saved.rows as Row[]).filter((r) => r.loss !== "sampled"));
+  appended = { commit, date };
+  ({ commit, dirty, date } = saved);
 }
 for (const s of render ? [] : shapes) {
   for (const threads of THREADS) {
@@ -169,7 +175,7 @@ function write(): void {
     "# Training benchmark (`npm run bench:train`)",
     "",
     notes,
-    `Commit ${commit}${dirty ? " (with uncommitted changes)" : ""}, ${date}; ${machine}, 2 cores shared with other jobs. ${torchNote}`,
+    `Commit ${commit}${dirty ? " (with uncommitted changes)" : ""}, ${date}; ${machine}, 2 cores shared with other jobs${appended === undefined ? "" : `; the sampled rows were added by \`--sampled\` at commit ${appended.commit}, ${appended.date}`}. ${torchNote}`,
     "",
     `Model and batch on both sides: B 256 rows × L 50 (12,800 target positions a step), d 64, 2 pre-norm`,
     "blocks, 2 heads, FFN 256, residual MLP head 128, dropout 0.5, Adam; ctxrec through its own stepper",
@@ -196,7 +202,7 @@ function write(): void {
   ];
   writeFileSync(
     new URL("./results/train.json", import.meta.url),
-    `${JSON.stringify({ commit, dirty, date, machine, torch: torchNote, steps: STEPS, warmup: WARMUP, rows }, null, 2)}\n`,
+    `${JSON.stringify({ commit, dirty, date, appended, machine, torch: torchNote, steps: STEPS, warmup: WARMUP, rows }, null, 2)}\n`,
   );
   writeFileSync(new URL("./results/train.md", import.meta.url), md.join("\n"));
 }
