@@ -101,6 +101,8 @@ let torchNote =
 if (python === undefined) process.stderr.write(`bench:train: ${torchNote}\n`);
 
 const rows: Row[] = [];
+/** Where the sampled rows were added by a later `--sampled` run. */
+let appended: { commit: string; date: string } | undefined;
 // --render: rewrite train.md from train.json (after editing train-notes.md), running nothing.
 const render = process.argv.includes("--render");
 if (render) {
@@ -109,7 +111,6 @@ if (render) {
   ({ commit, dirty, date, torch: torchNote, appended } = saved);
   write();
 }
-let appended: { commit: string; date: string } | undefined;
 if (sampledOnly) {
   const saved = JSON.parse(readFileSync(new URL("./results/train.json", import.meta.url), "utf8"));
   rows.push(...(saved.rows as Row[]).filter((r) => r.loss !== "sampled"));
