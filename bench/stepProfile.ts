@@ -21,6 +21,7 @@ import { vocabSizesOf } from "../src/model/vocabSizes.ts";
 import { lengthBucketedBatches } from "../src/train/examples.ts";
 import { resolveTrainArgs } from "../src/train/trainArgs.ts";
 import { createStepper } from "../src/train/trainer.ts";
+import { addKernelTimes, topKernels } from "./kernelProfile.ts";
 
 const { values: opts } = parseArgs({
   options: {
@@ -64,15 +65,9 @@ for (let i = 1; i <= steps; i++) {
     examples += stepper.step(batches[i]).examples;
   });
   wallMs += performance.now() - t0;
-  for (const k of profile.kernels) {
-    // Nested scopes (customGrad ops) report their inner kernels too: count leaf kernels only.
-    if (k.name.includes("scope")) continue;
-    byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
-  }
+  addKernelTimes(byKernel, profile);
 }
-const kernels = [...byKernel]
-  .map(([name, ms]) => ({ name, msPerStep: +(ms / steps).toFixed(1) }))
-  .sort((a, b) => b.msPerStep - a.msPerStep);
+const kernels = topKernels(byKernel, steps);
 const kernelMs = kernels.reduce((s, k) => s + k.msPerStep, 0);
 const load = loadavg()[0];
 const summary = {

@@ -1,28 +1,38 @@
 /**
- * `npm run bench:train`: trains the reference model of issue 3 (B=256, d=64, 2 layers, 2 heads,
- * FFN 256, in-batch softmax, Adam; lazy Adam on the item table) on random data for a fixed number
- * of steps at several vocabulary sizes and history lengths, each in its own process, and the same
- * model in PyTorch (bench/reference/train_torch.py) side by side when `/usr/bin/python3 -c "import
- * torch"` works. Writes bench/results/train.json and bench/results/train.md. A benchmark, not a test.
+ * `npm run bench:train`: the trainer path of `ctxrec train` (the real model and stepper,
+ * bench/trainRun.ts) at 1 and 2 threads beside the same model and loss in PyTorch
+ * (bench/reference/train_torch.py) at 1 and 2 threads, each row in its own process, ≥ 30 timed
+ * steps a row. Rows: full softmax over ~3,700 items; `--sampled` runs the sampled softmax over ~100k
+ * items instead and appends its rows to train.json. Writes bench/results/train.json and train.md after every row (a cut run keeps
+ * what it measured). A benchmark, not a test.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-// workers > 1: data-parallel over worker threads (src/engine/dataParallel.ts), same model and batch.
-const configs = [
-  { vocab: 3_700, L: 50, steps: 5, warmup: 1 },
-  { vocab: 3_700, L: 50, steps: 5, warmup: 1, workers: 2 },
-  { vocab: 100_000, L: 50, steps: 5, warmup: 1 },
-  { vocab: 1_000_000, L: 50, steps: 5, warmup: 1 },
-  { vocab: 3_700, L: 200, steps: 3, warmup: 1 },
-  { vocab: 1_000_000, L: 200, steps: 3, warmup: 1 },
-];
-const TORCH_THREADS = 2;
+const STEPS = 30;
+const WARMUP = 2;
+const THREADS = [1, 2];
+// --sampled: ONLY the sampled rows, appended to the rows already in train.json.
+const sampledOnly = process.argv.includes("--sampled");
+const shapes = sampledOnly ? [{ loss: "sampled", items: 100_000 }] : [{ loss: "full", items: 3_700 }];
 
-type Row = Record<string, number | string>;
+interface Row {
+  engine: string;
+  loss: string;
+  items: number;
+  threads: number;
+  stepMs: number[];
+  cpuMsPerStep: number;
+  peakRssMB: number;
+  finalLoss: number;
+  kernels?: { name: string; msPerStep: number }[];
+  /** Added here: 1-minute load average when the row started. */
+  load?: number;
+  error?: string;
+}
 
 function lastJsonLine(text: string): Row {
   const line = text
@@ -34,96 +44,167 @@ function lastJsonLine(text: string): Row {
   return JSON.parse(line) as Row;
 }
 
-function torchAvailable(): string | undefined {
-  for (const py of ["/usr/bin/python3", "python3"]) {
-    const r = spawnSync(py, ["-c", "import torch"], { encoding: "utf8" });
-    if (r.status === 0) return py;
-  }
-  return undefined;
+function torchPython(): string | undefined {
+  const r = spawnSync("/usr/bin/python3", ["-c", "import torch"], { encoding: "utf8" });
+  return r.status === 0 ? "/usr/bin/python3" : undefined;
 }
 
-const python = torchAvailable();
-if (python === undefined) {
-  console.error(
-    "bench:train: PyTorch not found (/usr/bin/python3 -c 'import torch' failed); skipping the PyTorch side. " +
-      "Install with: apt-get install -y python3-torch libopenblas0-openmp",
-  );
-}
-
-const results: { ctxrec: Row; torch?: Row; torchShared?: boolean }[] = [];
-for (const c of configs) {
-  const args = [String(c.vocab), String(c.L), String(c.steps), String(c.warmup)];
-  const workers = c.workers ?? 1;
-  // The machine is shared: the 1-minute load average when each configuration starts goes in its row.
+/** Runs one row's process; a failure is a row too (its reason in `error`). */
+function runRow(
+  cmd: string,
+  argv: string[],
+  what: Omit<Row, "stepMs" | "cpuMsPerStep" | "peakRssMB" | "finalLoss">,
+): Row {
   const load = os.loadavg()[0];
-  process.stderr.write(`bench:train vocab=${c.vocab} L=${c.L} workers=${workers}: ctxrec…`);
-  let ours: Row;
-  try {
-    ours = lastJsonLine(
-      execFileSync(process.execPath, ["--import", "tsx", "bench/trainRun.ts", ...args, String(workers)], {
-        cwd: root,
-        encoding: "utf8",
-        maxBuffer: 1 << 24,
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-    );
-  } catch (err) {
-    // A failed configuration is a result too (e.g. the wasm heap running out): record it.
-    const text = String((err as { stderr?: string }).stderr ?? err);
-    const reason = /RuntimeError: [^\n]*|CTXREC_ERR_[A-Z_]+: [^\n]*/.exec(text)?.[0] ?? "failed";
-    ours = { engine: `tfjs-wasm (ctxrec engine) FAILED: ${reason.slice(0, 80)}`, vocab: c.vocab, L: c.L };
-  }
-  let torch: Row | undefined;
-  // PyTorch runs once per shape (the data-parallel row is compared with the same shape's run).
-  const sameShape = results.find(
-    (r) => r.ctxrec.vocab === c.vocab && r.ctxrec.L === c.L && r.torch !== undefined,
+  process.stderr.write(
+    `bench:train ${what.engine} ${what.loss} ${what.items} items, ${what.threads} threads (load ${load.toFixed(2)})…\n`,
   );
-  if (sameShape !== undefined) torch = sameShape.torch;
-  else if (python !== undefined) {
-    process.stderr.write(" pytorch…");
-    torch = lastJsonLine(
-      execFileSync(python, ["bench/reference/train_torch.py", ...args, String(TORCH_THREADS)], {
-        cwd: root,
-        encoding: "utf8",
-      }),
-    );
+  try {
+    const out = execFileSync(cmd, argv, {
+      cwd: root,
+      encoding: "utf8",
+      maxBuffer: 1 << 24,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return { ...lastJsonLine(out), load };
+  } catch (err) {
+    const text = String((err as { stderr?: string }).stderr ?? err);
+    const reason =
+      /RuntimeError: [^\n]*|CTXREC_ERR_[A-Z_]+: [^\n]*|Error: [^\n]*/.exec(text)?.[0] ?? "failed";
+    return {
+      ...what,
+      stepMs: [],
+      cpuMsPerStep: Number.NaN,
+      peakRssMB: Number.NaN,
+      finalLoss: Number.NaN,
+      load,
+      error: reason.slice(0, 120),
+    };
   }
-  process.stderr.write(" done\n");
-  ours.load = load;
-  results.push({ ctxrec: ours, torch, torchShared: sameShape !== undefined });
 }
 
-const f = (x: number | string | undefined, digits = 1) =>
-  typeof x === "number" ? x.toFixed(digits) : (x ?? "–");
-const header = [
-  "| vocab | L | engine | seq/s | steps/s | ms/step | CPU ms/step | fwd ms | bwd ms | opt ms | matmul GFLOP/s | peak RSS MB | load | torch/ctxrec |",
-  "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-];
-const lines = results.flatMap(({ ctxrec, torch, torchShared }) => {
-  const ratio = torch === undefined ? "–" : (Number(torch.seqPerS) / Number(ctxrec.seqPerS)).toFixed(2);
-  const row = (r: Row, ratioCell: string) =>
-    `| ${r.vocab} | ${r.L} | ${r.engine} | ${f(r.seqPerS)} | ${f(r.stepsPerS, 2)} | ${f(r.msPerStep, 0)} | ${f(r.cpuMsPerStep, 0)} | ${f(r.forwardMs, 0)} | ${f(r.backwardMs, 0)} | ${f(r.optimizerMs, 0)} | ${f(r.matmulGflops)} | ${f(r.peakRssMB, 0)} | ${f(r.load, 2)} | ${ratioCell} |`;
-  return [row(ctxrec, ratio), ...(torch === undefined || torchShared === true ? [] : [row(torch, "")])];
-});
-const machine = `${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}, load average ${os.loadavg()[0].toFixed(2)} at the end`;
-const md = [
-  "# Training benchmark (`npm run bench:train`)",
-  "",
-  `Reference model: B=256, d=64, 2 layers, 2 heads, FFN 256, in-batch softmax, Adam (lazy Adam on the item table). ${machine}.`,
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+const median = (r: Row) => quantile(r.stepMs, 0.5);
+
+let commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+let dirty = execFileSync("git", ["status", "--porcelain"], { cwd: root, encoding: "utf8" }).trim() !== "";
+let date = new Date().toISOString();
+const machine = `${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}`;
+const python = torchPython();
+let torchNote =
   python === undefined
-    ? "PyTorch: not installed, skipped."
-    : `PyTorch: ${python}, ${TORCH_THREADS} threads, same run.`,
-  "CPU ms/step: user + system CPU time of the process (all its threads) per step; it is less",
-  "sensitive than wall time to other jobs on the machine. A data-parallel row's ratio uses the",
-  "PyTorch run of the same shape above it. load: 1-minute load average when the row started.",
-  "",
-  ...header,
-  ...lines,
-  "",
-];
-writeFileSync(
-  new URL("./results/train.json", import.meta.url),
-  `${JSON.stringify({ machine, results }, null, 2)}\n`,
-);
-writeFileSync(new URL("./results/train.md", import.meta.url), md.join("\n"));
-console.log(md.join("\n"));
+    ? "PyTorch: NOT INSTALLED (`/usr/bin/python3 -c 'import torch'` failed): no PyTorch rows, no ratios."
+    : `PyTorch: ${execFileSync(python, ["-c", "import torch; print(torch.__version__, torch.__config__.show().split('BLAS_INFO=')[1].split(',')[0])"], { encoding: "utf8" }).trim().replace(" ", " (BLAS_INFO=")}) from Debian's python3-torch, same run.`;
+if (python === undefined) process.stderr.write(`bench:train: ${torchNote}\n`);
+
+const rows: Row[] = [];
+/** Where the sampled rows were added by a later `--sampled` run. */
+let appended: { commit: string; date: string } | undefined;
+// --render: rewrite train.md from train.json (after editing train-notes.md), running nothing.
+const render = process.argv.includes("--render");
+if (render) {
+  const saved = JSON.parse(readFileSync(new URL("./results/train.json", import.meta.url), "utf8"));
+  rows.push(...(saved.rows as Row[]));
+  ({ commit, dirty, date, torch: torchNote, appended } = saved);
+  write();
+}
+if (sampledOnly) {
+  const saved = JSON.parse(readFileSync(new URL("./results/train.json", import.meta.url), "utf8"));
+  rows.push(...(saved.rows as Row[]).filter((r) => r.loss !== "sampled"));
+  appended = { commit, date };
+  ({ commit, dirty, date } = saved);
+}
+for (const s of render ? [] : shapes) {
+  for (const threads of THREADS) {
+    const common = [String(STEPS), String(WARMUP)];
+    rows.push(
+      runRow(
+        process.execPath,
+        ["--import", "tsx", "bench/trainRun.ts", s.loss, String(s.items), String(threads), ...common],
+        {
+          engine: "ctxrec trainer",
+          ...s,
+          threads,
+        },
+      ),
+    );
+    if (python !== undefined) {
+      rows.push(
+        runRow(
+          python,
+          ["bench/reference/train_torch.py", s.loss, String(s.items), "50", ...common, String(threads)],
+          {
+            engine: "pytorch",
+            ...s,
+            threads,
+          },
+        ),
+      );
+    }
+    write();
+  }
+}
+
+/** train.json and train.md from the rows so far; the explanation (bench/results/train-notes.md) on top. */
+function write(): void {
+  const f = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
+  const isTorch = (r: Row) => r.engine.startsWith("pytorch");
+  const peer = (r: Row, torch: boolean, threads = r.threads) =>
+    rows.find(
+      // One shape per loss (ctxrec's `items` counts the padding id 0: 3701 for 3,700).
+      (o) => isTorch(o) === torch && o.loss === r.loss && o.threads === threads,
+    );
+  const table = rows.map((r) => {
+    const torchPeer = isTorch(r) ? undefined : peer(r, true);
+    const one = peer(r, isTorch(r), 1);
+    const ratio = torchPeer === undefined ? "–" : f(median(r) / median(torchPeer), 2);
+    const scaling = r.threads === 1 || one === undefined ? "–" : `${f(median(one) / median(r), 2)}×`;
+    const engine = r.error === undefined ? r.engine : `${r.engine} FAILED: ${r.error}`;
+    return `| ${r.loss} | ${r.items} | ${engine} | ${r.threads} | ${r.stepMs.length} | ${f(median(r))} | ${f(quantile(r.stepMs, 0.9))} | ${f(1000 / median(r), 2)} | ${f(r.cpuMsPerStep)} | ${f(r.peakRssMB)} | ${f(r.finalLoss, 3)} | ${f(r.load ?? Number.NaN, 2)} | ${ratio} | ${scaling} |`;
+  });
+  const profiled = rows.find((r) => r.kernels !== undefined);
+  let notes = "";
+  try {
+    notes = readFileSync(new URL("./results/train-notes.md", import.meta.url), "utf8");
+  } catch {
+    // No notes yet: the tables alone.
+  }
+  const md = [
+    "# Training benchmark (`npm run bench:train`)",
+    "",
+    notes,
+    `Commit ${commit}${dirty ? " (with uncommitted changes)" : ""}, ${date}; ${machine}, 2 cores shared with other jobs${appended === undefined ? "" : `; the sampled rows were added by \`--sampled\` at commit ${appended.commit}, ${appended.date}`}. ${torchNote}`,
+    "",
+    `Model and batch on both sides: B 256 rows × L 50 (12,800 target positions a step), d 64, 2 pre-norm`,
+    "blocks, 2 heads, FFN 256, residual MLP head 128, dropout 0.5, Adam; ctxrec through its own stepper",
+    "(`createStepper` at 1 thread, `startParallelStepper` at 2) on a synthetic toy-world data set. ms/step:",
+    `median and p90 over the ${STEPS} timed steps after ${WARMUP} warm-up steps (wall time); CPU ms/step: the`,
+    "process's user + system time per step (all threads); load: 1-minute load average when the row started.",
+    "ctxrec/PyTorch: ratio of median ms/step at equal threads (> 1: ctxrec slower). 1→2: median at 1",
+    "thread / median at 2 threads, same engine.",
+    "",
+    "| loss | items | engine | threads | steps | ms/step median | ms/step p90 | steps/s | CPU ms/step | peak RSS MB | last loss | load | ctxrec/PyTorch | 1→2 |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...table,
+    "",
+    ...(profiled?.kernels === undefined
+      ? []
+      : [
+          `Kernel time per op of one profiled ctxrec step at 1 thread (tf.profile; ${profiled.loss} softmax, ${profiled.items} items):`,
+          "",
+          "| kernel | ms |",
+          "|---|---:|",
+          ...profiled.kernels.map((k) => `| ${k.name} | ${k.msPerStep} |`),
+          "",
+        ]),
+  ];
+  writeFileSync(
+    new URL("./results/train.json", import.meta.url),
+    `${JSON.stringify({ commit, dirty, date, appended, machine, torch: torchNote, steps: STEPS, warmup: WARMUP, rows }, null, 2)}\n`,
+  );
+  writeFileSync(new URL("./results/train.md", import.meta.url), md.join("\n"));
+}
+console.log(readFileSync(new URL("./results/train.md", import.meta.url), "utf8"));

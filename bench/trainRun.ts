@@ -1,156 +1,97 @@
 /**
- * One configuration of the training benchmark, run in its own process so peak RSS is per
- * configuration. Prints one JSON line. Used by bench/train.ts; run alone with
- * `npx tsx bench/trainRun.ts <vocab> <L> <steps> <warmup> [workers]` (workers > 1: data-parallel
- * over worker threads, src/engine/dataParallel.ts).
+ * One row of the training benchmark, run in its own process so peak RSS is per row: the stepper
+ * `ctxrec train` uses (`createStepper` at 1 thread, `startParallelStepper` above) on the real
+ * ctxrec model, trained on a synthetic data set (the tests' toy world: users walking a cycle of
+ * `items` items, every row L positions long). Prints one JSON line with the wall time of every
+ * timed step; at 1 thread also the kernel time per op of one extra, profiled step (tf.profile).
+ *
+ *   npx tsx bench/trainRun.ts <full|sampled> <items> <threads> <steps> <warmup>
+ *
+ * The model is the reference shape (B 256, L 50, d 64, 2 blocks, 2 heads, FFN 256) as the
+ * non-contextual baseline without item categories: id embeddings → pre-norm causal blocks →
+ * final LN → residual MLP head (hidden 128), dropout 0.5, every position a target.
+ * Note: the batch of 256 rows is given to the stepper whole. Under the full softmax `ctxrec train`
+ * caps a batch at 2²⁴ logits (src/train/lossMode.ts: ≈ 90 rows of 50 at 3.7k items), so it would
+ * cut such a batch in three; here both sides train the same 256-row batch.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "../src/core/rng.ts";
+import { deriveSeed, Rng } from "../src/core/rng.ts";
 import { initEngine } from "../src/engine/backend.ts";
-import { DataParallelTrainer } from "../src/engine/dataParallel.ts";
-import { LazyAdam } from "../src/engine/sparseEmbedding.ts";
-import {
-  createReferenceModel,
-  randomBatch,
-  referenceConfig,
-  referenceLoss,
-} from "../src/engine/testing/referenceModel.ts";
-import {
-  type ReferenceBatch,
-  type ReferenceReplicaConfig,
-  referenceShared,
-} from "../src/engine/testing/referenceReplica.ts";
-import { trainStep } from "../src/engine/trainStep.ts";
+import { resolveModelConfig } from "../src/model/config.ts";
+import { itemFeaturesOf } from "../src/model/itemFeatures.ts";
+import { createModel } from "../src/model/model.ts";
+import { toyWorld } from "../src/model/testWorld.ts";
+import { vocabSizesOf } from "../src/model/vocabSizes.ts";
+import { lengthBucketedBatches } from "../src/train/examples.ts";
+import { startParallelStepper } from "../src/train/parallelStepper.ts";
+import { resolveTrainArgs } from "../src/train/trainArgs.ts";
+import { createStepper } from "../src/train/trainer.ts";
+import { addKernelTimes, topKernels } from "./kernelProfile.ts";
 
-const [vocab, L, steps, warmup, workers = 1] = process.argv.slice(2).map(Number);
+const REFERENCE = { batch: 256, L: 50 } as const;
+
+const [loss, itemsArg, threadsArg, stepsArg, warmupArg] = process.argv.slice(2);
+const [items, threads, steps, warmup] = [itemsArg, threadsArg, stepsArg, warmupArg].map(Number);
+if (loss !== "full" && loss !== "sampled") throw new Error(`loss must be full or sampled, got ${loss}`);
 await initEngine();
-if (workers > 1) {
-  await runDataParallel();
-  process.exit(0);
-}
-const cfg = referenceConfig(vocab, L);
-const rng = new Rng(42);
-const m = createReferenceModel(cfg, rng);
-const opt = tf.train.adam(1e-3);
-const sparse = new LazyAdam(m.table, { learningRate: 1e-3 });
-const batches = Array.from({ length: steps + warmup + 1 }, () => randomBatch(cfg, rng));
-const step = (i: number) =>
-  trainStep({
-    variables: m.variables,
-    optimizer: opt,
-    sparse: [{ table: m.table, optimizer: sparse, ids: [batches[i].history, batches[i].positives] }],
-    loss: ([[h, p]]) => referenceLoss(m, h, p),
-  });
-for (let i = 0; i < warmup; i++) step(i);
-let fwd = 0;
-let bwd = 0;
-let optMs = 0;
-let loss = 0;
+const { batch: B, L } = REFERENCE;
+// Length L + 3: the leave-one-out split keeps the last two events for validation and test, and a
+// train row of L + 1 events gives L inputs with L positives. Enough users that (nearly) every
+// item of the cycle occurs, and at least 4 batches.
+const users = Math.max(4 * B, Math.ceil((4 * items) / (L + 3)));
+const ds = await toyWorld({ users, items, length: L + 3, seed: 1 });
+const args = resolveTrainArgs({ seed: 1, batchSize: B, loss, threads });
+const config = resolveModelConfig({
+  context: { enabled: false },
+  itemTower: { categories: false },
+  encoder: { maxLen: L },
+});
+const m = createModel(config, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(deriveSeed(args.seed, "init")));
+const stepper = threads > 1 ? await startParallelStepper(m, ds, args) : createStepper(m, ds, args);
+// One epoch's batches as the loop draws them, without the full softmax's cap (see above), cycled;
+// every row has L positions, so only a last, partial batch can be shorter: it is left out.
+const batches = lengthBucketedBatches(stepper.rows, B, new Rng(deriveSeed(args.seed, "batches"))).filter(
+  (b) => b.length === B,
+);
+const batchAt = (i: number) => batches[i % batches.length];
+
+for (let i = 0; i < warmup; i++) await stepper.step(batchAt(i));
+const stepMs: number[] = [];
+let lastLoss = 0;
+let examples = 0;
 const cpu0 = process.cpuUsage();
-const t0 = performance.now();
 for (let i = 0; i < steps; i++) {
-  const r = step(warmup + i);
-  fwd += r.forwardMs;
-  bwd += r.backwardMs;
-  optMs += r.optimizerMs;
-  loss = r.loss;
-}
-const totalMs = performance.now() - t0;
-const cpu = process.cpuUsage(cpu0);
-
-// Matmul throughput from one profiled step: FLOPs from the shapes, time from the kernel timer.
-const prof = await tf.profile(() => {
-  step(steps + warmup);
-});
-let mmMs = 0;
-let mmFlops = 0;
-for (const k of prof.kernels) {
-  if (k.name !== "BatchMatMul") continue;
-  const [a, b] = k.inputShapes;
-  const out = k.outputShapes[0];
-  const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
-  const M = out[out.length - 2];
-  const N = out[out.length - 1];
-  const K = Math.max(size(a) * N, size(b) * M) / size(out);
-  mmFlops += 2 * size(out) * K;
-  mmMs += Number(k.kernelTimeMs);
-}
-const stepMs = totalMs / steps;
-printRow("tfjs-wasm (ctxrec engine)", {
-  stepMs,
-  fwd,
-  bwd,
-  optMs,
-  cpu,
-  loss,
-  matmul: { matmulGflops: mmFlops / (mmMs / 1000) / 1e9, matmulShareOfStep: mmMs / stepMs },
-});
-
-/** The same steps over `workers` threads (one wasm instance each, shared item table). */
-async function runDataParallel(): Promise<void> {
-  const config: ReferenceReplicaConfig = { cfg: referenceConfig(vocab, L), seed: 42, learningRate: 1e-3 };
-  const { cfg } = config;
-  const trainer = await DataParallelTrainer.start<ReferenceBatch>({
-    module: new URL("../src/engine/testing/referenceReplica.ts", import.meta.url).href,
-    config,
-    shared: referenceShared(config),
-    sparseTables: [{ dim: cfg.d, maxIds: cfg.batch * (cfg.L + 1) }],
-    workers,
-  });
-  const rng = new Rng(42);
-  const batches = Array.from({ length: steps + warmup }, () => randomBatch(cfg, rng));
-  for (let i = 0; i < warmup; i++) await trainer.step(batches[i]);
-  let fwd = 0;
-  let bwd = 0;
-  let optMs = 0;
-  let loss = 0;
-  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) {
-    const r = await trainer.step(batches[warmup + i]);
-    fwd += r.forwardMs;
-    bwd += r.backwardMs;
-    optMs += r.optimizerMs;
-    loss = r.loss;
-  }
-  const stepMs = (performance.now() - t0) / steps;
-  const cpu = process.cpuUsage(cpu0);
-  await trainer.close();
-  printRow(`tfjs-wasm (ctxrec engine, ${workers} worker threads)`, { stepMs, fwd, bwd, optMs, cpu, loss });
+  const r = await stepper.step(batchAt(warmup + i));
+  stepMs.push(performance.now() - t0);
+  lastLoss = r.loss;
+  examples = r.examples;
 }
-
-/** One result row as a JSON line on stdout (read by bench/train.ts); times are totals over `steps`. */
-function printRow(
-  engine: string,
-  r: {
-    stepMs: number;
-    fwd: number;
-    bwd: number;
-    optMs: number;
-    cpu: NodeJS.CpuUsage;
-    loss: number;
-    matmul?: { matmulGflops: number; matmulShareOfStep: number };
-  },
-): void {
-  // Its own config: the data-parallel path runs before the module-level `cfg` is initialised.
-  const { batch } = referenceConfig(vocab, L);
-  console.log(
-    JSON.stringify({
-      engine,
-      vocab,
-      L,
-      batch,
-      steps,
-      seqPerS: (batch * 1000) / r.stepMs,
-      stepsPerS: 1000 / r.stepMs,
-      msPerStep: r.stepMs,
-      forwardMs: r.fwd / steps,
-      backwardMs: r.bwd / steps,
-      optimizerMs: r.optMs / steps,
-      ...r.matmul,
-      cpuMsPerStep: (r.cpu.user + r.cpu.system) / 1000 / steps,
-      peakRssMB: process.resourceUsage().maxRSS / 1024,
-      finalLoss: r.loss,
-    }),
-  );
+const cpu = process.cpuUsage(cpu0);
+let kernels: { name: string; msPerStep: number }[] | undefined;
+if ("pull" in stepper) await stepper.dispose();
+else {
+  const byKernel = new Map<string, number>();
+  const profile = await tf.profile(() => {
+    stepper.step(batchAt(warmup + steps));
+  });
+  addKernelTimes(byKernel, profile);
+  kernels = topKernels(byKernel, 1, 12);
+  stepper.dispose();
 }
+console.log(
+  JSON.stringify({
+    engine: `ctxrec trainer (tfjs-wasm, ${threads === 1 ? "createStepper" : "startParallelStepper"})`,
+    loss,
+    items: ds.itemVocab.size,
+    threads,
+    batch: B,
+    L,
+    examplesPerStep: examples,
+    stepMs,
+    cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    finalLoss: lastLoss,
+    kernels,
+  }),
+);
