@@ -204,7 +204,10 @@ export const reloadRequestSchema = doc(
       {
         modelDir: pathString.optional(),
         indexPath: pathString.optional(),
-        storeUrl: doc(pathString.optional(), "`file:PATH` or `redis://HOST:PORT[/DB]`."),
+        storeUrl: doc(
+          pathString.optional(),
+          "`file:PATH`, `redis://HOST:PORT[/DB]` or `redis-cluster://HOST:PORT,HOST:PORT,…`.",
+        ),
       },
       { error: "expected object {modelDir?, indexPath?, storeUrl?} or no body" },
     )
