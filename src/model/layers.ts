@@ -13,7 +13,7 @@ import { type BlockParams, layerNorm } from "../engine/blocks.ts";
 import { linear } from "../engine/linear.ts";
 import { constVariable, glorotVariable } from "../engine/params.ts";
 import type { EncoderArgs } from "./config.ts";
-import { dropout, type RowDropout } from "./rowDropout.ts";
+import { dropout, dropoutHeads, type RowDropout } from "./rowDropout.ts";
 
 /** A dense layer's variables: w [in, out], b [out]. */
 export interface DenseParams {
@@ -64,8 +64,7 @@ function causalAttention(
   const q = xq === xkv ? q0 : splitHeads(project(xq), B, L, heads)[0];
   const dh = d / heads;
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), causalMask(L));
-  const probs = tf.softmax(scores) as tf.Tensor3D; // [H·B, L, L]
-  const weights = drop === undefined || rate <= 0 ? probs : drop.applyHeads(probs, rate, heads);
+  const weights = dropoutHeads(tf.softmax(scores), rate, drop, heads); // [H·B, L, L]
   const ctx = tf.matMul(weights, v) as tf.Tensor3D;
   const out = linear(mergeHeads(ctx, B, L, heads), p.wOut, p.bOut);
   return tf.reshape(out, [B, L, d]);

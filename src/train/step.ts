@@ -18,7 +18,7 @@ import { RowDropout, rowKeys } from "../model/rowDropout.ts";
 import { noContext } from "../model/scorer.ts";
 import { sequenceBatch } from "../model/sequences.ts";
 import { pseudoContext } from "./context.ts";
-import type { ContextBatch } from "./contextBatch.ts";
+import { type ContextBatch, emptyContextBatch } from "./contextBatch.ts";
 import { positiveFrequency, type TrainingRows, trainingRows } from "./examples.ts";
 import { sampledSoftmaxLoss } from "./loss.ts";
 import { inBatchCandidates, mixCandidates, sampleUniformIds, uniformCandidates } from "./lossCandidates.ts";
@@ -224,12 +224,7 @@ function rowwisePseudoContext(
     ),
   );
   const k = parts[0].k;
-  const out: ContextBatch = {
-    k,
-    catIds: new Int32Array(targets.length * k),
-    weights: new Float32Array(targets.length * k),
-    present: new Uint8Array(targets.length),
-  };
+  const out = emptyContextBatch(targets.length, k);
   parts.forEach((c, b) => {
     out.catIds.set(c.catIds, b * len * k);
     out.weights.set(c.weights, b * len * k);
