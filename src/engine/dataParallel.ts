@@ -23,7 +23,7 @@
 import { Worker } from "node:worker_threads";
 import type * as tf from "@tensorflow/tfjs-core";
 import { CtxrecError, requireArg } from "../core/errors.ts";
-import type { SparseEmbeddingTable, SparseOptimizer } from "./sparseEmbedding.ts";
+import { checkedRate, type SparseEmbeddingTable, type SparseOptimizer } from "./sparseEmbedding.ts";
 
 /** One worker's model: what `trainStep` needs, plus how to take a share of a batch. */
 export interface Replica<Batch = unknown> {
@@ -237,6 +237,15 @@ export class DataParallelTrainer<Batch = unknown> {
       await trainer.close();
       throw err;
     }
+  }
+
+  /**
+   * The learning rate of every worker's optimizers from the next step on (moments kept). Messages
+   * to a worker arrive in order, so no reply is awaited; a worker's failure surfaces at that step.
+   */
+  setLearningRate(lr: number): void {
+    checkedRate(lr);
+    for (const w of this.workers) w.postMessage({ type: "learningRate", lr });
   }
 
   /** One step over `batch` (every worker receives it and takes its share). */

@@ -14,7 +14,7 @@ import {
   mergeOwnedRows,
   type ReplicaFactory,
 } from "./dataParallel.ts";
-import { assertFiniteLoss, computeStepGradients } from "./trainStep.ts";
+import { assertFiniteLoss, computeStepGradients, setLearningRate } from "./trainStep.ts";
 
 const { module, config, shared, index, count } = workerData as {
   module: string;
@@ -110,13 +110,21 @@ try {
 
   port.on(
     "message",
-    (msg: { type: string; exchange?: ExchangeBuffers; sparseTables?: typeof tables; batch?: unknown }) => {
+    (msg: {
+      type: string;
+      exchange?: ExchangeBuffers;
+      sparseTables?: typeof tables;
+      batch?: unknown;
+      lr?: number;
+    }) => {
       try {
         if (msg.type === "exchange" && msg.exchange !== undefined) {
           ex = msg.exchange;
           tables = msg.sparseTables ?? [];
           control = new Int32Array(ex.control);
           port.postMessage({ type: "exchangeReady" });
+        } else if (msg.type === "learningRate") {
+          setLearningRate(replica.optimizer, replica.sparse, msg.lr ?? Number.NaN);
         } else if (msg.type === "step") {
           port.postMessage({ type: "stepDone", ...step(msg.batch) });
         } else if (msg.type === "weights") {

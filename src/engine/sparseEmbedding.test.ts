@@ -49,6 +49,21 @@ describe("sparse optimizers (hand-computed)", () => {
       /moments must have 6 values/,
     );
   });
+  it("a new learning rate scales the next step and keeps the moments; a bad rate is refused", () => {
+    const t = SparseEmbeddingTable.create({ rows: 1, dim: 1, rng: new Rng(1), name: "t" });
+    const opt = new LazyAdam(t, { learningRate: 0.1, epsilon: 0 });
+    const g = Float32Array.from([2]);
+    opt.apply(Int32Array.from([0]), g);
+    const m = opt.m[0];
+    opt.setLearningRate(0.025);
+    expect(opt.m[0]).toBe(m);
+    const before = t.values[0];
+    opt.apply(Int32Array.from([0]), g);
+    // A constant gradient keeps m̂ = g and v̂ = g²: each step moves by exactly lr.
+    expect(t.values[0]).toBeCloseTo(before - 0.025, 6);
+    expect(() => opt.setLearningRate(Number.NaN)).toThrow(/learningRate.*NaN/);
+    expect(() => new RowwiseAdagrad(t, { learningRate: 1 }).setLearningRate(0)).toThrow(/rate > 0/);
+  });
   it("row-wise Adagrad keeps one accumulator per row", () => {
     const t = SparseEmbeddingTable.create({ rows: 2, dim: 2, rng: new Rng(2), name: "t" });
     const before = Float32Array.from(t.values);
@@ -90,6 +105,7 @@ describe("sparse embedding path vs dense tf.gather", () => {
       let got: { rows: Int32Array; grads: Float32Array } | undefined;
       const spy = {
         apply: (rs: Int32Array, g: Float32Array) => (got = { rows: rs, grads: Float32Array.from(g) }),
+        setLearningRate: () => {},
       };
       const res = trainStep({
         variables: [],

@@ -121,6 +121,14 @@ export class SparseEmbeddingTable {
 export interface SparseOptimizer {
   /** Applies `grads` [U·d] (row-major, one row per entry of `rows`) to the table. */
   apply(rows: Int32Array, grads: Float32Array): void;
+  /** The learning rate of the next `apply`s (a schedule changes it; the state is kept). */
+  setLearningRate(lr: number): void;
+}
+
+/** `lr` when it is a usable learning rate (finite, > 0); CTXREC_ERR_ARG otherwise. */
+export function checkedRate(lr: number): number {
+  requireArg(Number.isFinite(lr) && lr > 0, "learningRate", `expected a rate > 0, got ${lr}`);
+  return lr;
 }
 
 /** Lazy Adam hyper-parameters (defaults as tf.train.adam). */
@@ -139,6 +147,7 @@ export class LazyAdam implements SparseOptimizer {
   readonly m: Float32Array;
   readonly v: Float32Array;
   private step = 0;
+  private lr: number;
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly epsilon: number;
@@ -152,6 +161,7 @@ export class LazyAdam implements SparseOptimizer {
     readonly args: LazyAdamArgs,
     state?: { m: Float32Array; v: Float32Array },
   ) {
+    this.lr = args.learningRate;
     this.beta1 = args.beta1 ?? 0.9;
     this.beta2 = args.beta2 ?? 0.999;
     this.epsilon = args.epsilon ?? 1e-7;
@@ -167,6 +177,10 @@ export class LazyAdam implements SparseOptimizer {
     this.v = state?.v ?? new Float32Array(new SharedArrayBuffer(n * 4));
   }
 
+  setLearningRate(lr: number): void {
+    this.lr = checkedRate(lr);
+  }
+
   apply(rows: Int32Array, grads: Float32Array): void {
     const d = this.table.dim;
     requireArg(
@@ -179,7 +193,7 @@ export class LazyAdam implements SparseOptimizer {
     // Bias-corrected step size, as tf.train.adam: lr·√(1−β₂ᵗ)/(1−β₁ᵗ), ε added to √v̂ unscaled.
     const c1 = 1 - b1 ** this.step;
     const c2 = 1 - b2 ** this.step;
-    const lr = this.args.learningRate;
+    const { lr } = this;
     const w = this.table.values;
     const { m, v } = this;
     for (let i = 0; i < rows.length; i++) {
@@ -211,15 +225,21 @@ export interface RowwiseAdagradArgs {
 export class RowwiseAdagrad implements SparseOptimizer {
   readonly accumulator: Float32Array;
   private readonly epsilon: number;
+  private lr: number;
 
   constructor(
     readonly table: SparseEmbeddingTable,
     readonly args: RowwiseAdagradArgs,
   ) {
+    this.lr = args.learningRate;
     this.epsilon = args.epsilon ?? 1e-10;
     this.accumulator = new Float32Array(new SharedArrayBuffer(table.rows * 4)).fill(
       args.initialAccumulator ?? 0.1,
     );
+  }
+
+  setLearningRate(lr: number): void {
+    this.lr = checkedRate(lr);
   }
 
   apply(rows: Int32Array, grads: Float32Array): void {
@@ -230,7 +250,7 @@ export class RowwiseAdagrad implements SparseOptimizer {
       `expected ${rows.length * d} values, got ${grads.length}`,
     );
     const w = this.table.values;
-    const lr = this.args.learningRate;
+    const { lr } = this;
     for (let i = 0; i < rows.length; i++) {
       const g0 = i * d;
       let s = 0;

@@ -4,7 +4,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { CtxrecError } from "../core/errors.ts";
-import { type SparseEmbeddingTable, type SparseOptimizer, selectRows } from "./sparseEmbedding.ts";
+import {
+  checkedRate,
+  type SparseEmbeddingTable,
+  type SparseOptimizer,
+  selectRows,
+} from "./sparseEmbedding.ts";
 
 /** The ids a step looks up in one table, and the optimizer that updates that table. */
 export interface SparseFeed {
@@ -141,4 +146,19 @@ function concatIds(ids: Int32Array[]): Int32Array {
     o += a.length;
   }
   return out;
+}
+
+/**
+ * Sets the learning rate of a dense optimizer and its sparse ones for the next steps, keeping
+ * their moments (a schedule's change). tfjs's SGD, momentum, Adam, Adamax, RMSProp and Adagrad
+ * optimizers all read `learningRate` at each `applyGradients`; it is only declared protected.
+ */
+export function setLearningRate(
+  dense: tf.Optimizer,
+  sparse: readonly { optimizer: SparseOptimizer }[],
+  lr: number,
+): void {
+  checkedRate(lr);
+  (dense as unknown as { learningRate: number }).learningRate = lr;
+  for (const s of sparse) s.optimizer.setLearningRate(lr);
 }

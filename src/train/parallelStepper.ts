@@ -18,6 +18,8 @@ import type { TrainArgs } from "./trainArgs.ts";
 export interface ParallelStepper extends StepperShape {
   /** One data-parallel step over the rows `batch` (indices into `rows`); loss of the whole batch. */
   step(batch: Int32Array): Promise<StepOutcome>;
+  /** The learning rate of every worker's optimizers from the next step on. */
+  setLearningRate(lr: number): void;
   /** Copies the workers' dense weights into the main model (its id table is always current). */
   pull(): Promise<void>;
   /** Terminates the workers (call once, also after an error). */
@@ -97,6 +99,7 @@ export async function startParallelStepper(
       const r = await trainer.step(batch);
       return { loss: r.loss, examples: batchPositions(setup.rows, batch) };
     },
+    setLearningRate: (lr) => trainer.setLearningRate(lr),
     async pull() {
       assignDenseWeights(m, await trainer.weights());
     },

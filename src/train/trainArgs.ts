@@ -48,6 +48,13 @@ export interface TrainArgs {
    */
   patience: number;
   /**
+   * Learning-rate decay on a validation plateau (src/train/lrSchedule.ts): the rate is multiplied
+   * by lrDecay after lrPatience evaluations without a new best, down to 1/16 of learningRate.
+   * lrDecay 1 keeps the rate constant. Defaults 0.5 and 3 (docs/training.md has the ablation).
+   */
+  lrDecay: number;
+  lrPatience: number;
+  /**
    * Pseudo-context corruption and whole-context dropout: PSEUDO_CONTEXT_DEFAULTS (src/train/context.ts)
    * except wholeContextDropout 0: with the default no-context loss every example is already
    * trained without context once (see noContextWeight), so the with-context loss keeps its context.
@@ -94,6 +101,8 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   temperature: 1,
   evalEvery: 1,
   patience: 10,
+  lrDecay: 0.5,
+  lrPatience: 3,
   pseudoContext: { ...PSEUDO_CONTEXT_DEFAULTS, wholeContextDropout: 0 },
   noContextWeight: 1,
   contextLossScope: "context",
@@ -114,7 +123,15 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
     pseudoContext: { ...TRAIN_DEFAULTS.pseudoContext, ...over.pseudoContext },
   };
   requireArg(Number.isInteger(a.seed), "seed", `expected an integer, got ${a.seed}`);
-  for (const k of ["epochs", "batchSize", "evalEvery", "patience", "inBatchNegatives", "threads"] as const) {
+  for (const k of [
+    "epochs",
+    "batchSize",
+    "evalEvery",
+    "patience",
+    "inBatchNegatives",
+    "threads",
+    "lrPatience",
+  ] as const) {
     requireArg(posInt(a[k]), k, `expected an integer ≥ 1, got ${a[k]}`);
   }
   requireArg(a.maxMinutes > 0, "maxMinutes", `expected minutes > 0, got ${a.maxMinutes}`);
@@ -123,6 +140,7 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
     "learningRate",
     `expected a rate in (0, 1), got ${a.learningRate}`,
   );
+  requireArg(a.lrDecay > 0 && a.lrDecay <= 1, "lrDecay", `expected a factor in (0, 1], got ${a.lrDecay}`);
   requireArg(a.adamBeta2 > 0 && a.adamBeta2 < 1, "adamBeta2", `expected β₂ in (0, 1), got ${a.adamBeta2}`);
   requireArg(
     Number.isInteger(a.uniformNegatives) && a.uniformNegatives >= 0,

@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { deriveSeed, Rng } from "../core/rng.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { LazyAdam } from "../engine/sparseEmbedding.ts";
-import { trainStep } from "../engine/trainStep.ts";
+import { setLearningRate, trainStep } from "../engine/trainStep.ts";
 import { evaluateLoo } from "../eval/loo.ts";
 import type { EvalResult } from "../eval/result.ts";
 import type { ModelConfig } from "../model/config.ts";
@@ -30,6 +30,7 @@ import { createModelScorer } from "../model/scorer.ts";
 import { vocabSizesOf } from "../model/vocabSizes.ts";
 import { lengthBucketedBatches } from "./examples.ts";
 import type { LossMode } from "./lossMode.ts";
+import { PlateauDecay } from "./lrSchedule.ts";
 import { type ParallelStepper, startParallelStepper } from "./parallelStepper.ts";
 import { prepareStep, type StepOutcome, type StepperShape, stepLoss, stepSeed, stepSetup } from "./step.ts";
 import type { TrainArgs } from "./trainArgs.ts";
@@ -54,7 +55,12 @@ export interface ValidationPoint {
   hit10: number;
   trainLoss: number;
   elapsedSeconds: number;
+  /** The learning rate the epoch trained with. */
+  learningRate: number;
 }
+
+/** The learning-rate decay never goes below this fraction of the starting rate. */
+const LR_FLOOR = 1 / 16;
 
 export interface TrainResult {
   model: CtxrecModel;
@@ -88,6 +94,8 @@ export interface TrainHooks {
 export interface Stepper extends StepperShape {
   /** Runs forward, backward and both optimizers on the rows `batch` (indices into `rows`). */
   step(batch: Int32Array): StepOutcome;
+  /** The learning rate of both optimizers from the next step on. */
+  setLearningRate(lr: number): void;
   /** Frees the dense optimizer's slots. */
   dispose(): void;
 }
@@ -118,6 +126,7 @@ export function createStepper(m: CtxrecModel, ds: CompiledDataset, args: TrainAr
       });
       return { loss: r.loss, examples: s.real.length };
     },
+    setLearningRate: (lr) => setLearningRate(optimizer, [{ optimizer: sparseOpt }], lr),
     dispose: () => optimizer.dispose(),
   };
 }
@@ -160,6 +169,12 @@ export async function train(
   const history: ValidationPoint[] = [];
   let best: { epoch: number; ndcg: number; snap: Snapshot; result: EvalResult } | undefined;
   let sinceBest = 0;
+  const decay = new PlateauDecay({
+    base: args.learningRate,
+    factor: args.lrDecay,
+    patience: args.lrPatience,
+    floor: LR_FLOOR,
+  });
   let stopReason: TrainResult["stopReason"] = "epochs";
   let examples = 0;
   let epoch = 0;
@@ -173,13 +188,17 @@ export async function train(
       hit10: result.metrics["hit@10"] ?? 0,
       trainLoss,
       elapsedSeconds: elapsed(),
+      learningRate: decay.learningRate,
     };
     history.push(point);
     hooks.onValidation?.(point);
-    if (best === undefined || point.ndcg10 > best.ndcg) {
+    const improved = best === undefined || point.ndcg10 > best.ndcg;
+    if (improved) {
       best = { epoch, ndcg: point.ndcg10, snap: snapshot(m), result };
       sinceBest = 0;
     } else sinceBest++;
+    const before = decay.learningRate;
+    if (decay.observe(improved) !== before) stepper.setLearningRate(decay.learningRate);
   };
   try {
     outer: for (epoch = 1; epoch <= args.epochs; epoch++) {

@@ -76,6 +76,8 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   temperature: string;
   evalEvery: string;
   patience: string;
+  lrDecay: string;
+  lrPatience: string;
   threads: string;
   dim?: string;
   blocks?: string;
@@ -183,6 +185,16 @@ export function registerTrainCommand(program: Command): void {
     .option("--eval-every <n>", "epochs between validation evaluations", String(D.evalEvery))
     .option("--patience <n>", "evaluations without improvement before stopping", String(D.patience))
     .option(
+      "--lr-decay <factor>",
+      "multiply the learning rate by this on a validation plateau (1: constant)",
+      String(D.lrDecay),
+    )
+    .option(
+      "--lr-patience <n>",
+      "evaluations without improvement before a learning-rate decay",
+      String(D.lrPatience),
+    )
+    .option(
       "--threads <n>",
       `threads that train (1 to ${MAX_THREADS}): above 1, data-parallel worker threads, each with its own copy of the dense weights and a share of every batch (rows keep their dropout and pseudo-context whatever the thread count: the same model up to float rounding under the full softmax; default: the machine's cores)`,
       String(defaultTrainThreads()),
@@ -238,6 +250,8 @@ export function registerTrainCommand(program: Command): void {
         temperature: toNumber(opts.temperature, "--temperature"),
         evalEvery: toNumber(opts.evalEvery, "--eval-every"),
         patience: toNumber(opts.patience, "--patience"),
+        lrDecay: toNumber(opts.lrDecay, "--lr-decay"),
+        lrPatience: toNumber(opts.lrPatience, "--lr-patience"),
         threads: intOption(opts.threads, "--threads", 1, MAX_THREADS),
         ...contextTrainOverrides(opts),
       });
@@ -252,7 +266,7 @@ export function registerTrainCommand(program: Command): void {
         onValidation: (v) => {
           bar.stop();
           process.stderr.write(
-            `epoch ${v.epoch}: validation NDCG@10 ${v.ndcg10.toFixed(4)} HIT@10 ${v.hit10.toFixed(4)} (loss ${v.trainLoss.toFixed(4)}, ${(v.elapsedSeconds / 60).toFixed(1)} min)\n`,
+            `epoch ${v.epoch}: validation NDCG@10 ${v.ndcg10.toFixed(4)} HIT@10 ${v.hit10.toFixed(4)} (loss ${v.trainLoss.toFixed(4)}, lr ${v.learningRate.toPrecision(3)}, ${(v.elapsedSeconds / 60).toFixed(1)} min)\n`,
           );
         },
       }).finally(() => bar.stop());
