@@ -97,6 +97,42 @@ describe("trainer", () => {
     },
   );
 
+  it("decays the learning rate on a validation plateau, on one thread and on two alike", async () => {
+    const ds = await toyWorld({ users: 40, items: 20, length: 10 });
+    const cfg = resolveModelConfig(small);
+    const run = async (threads: number) => {
+      const args = resolveTrainArgs({
+        seed: 3,
+        epochs: 8,
+        batchSize: 16,
+        learningRate: 2e-2,
+        loss: "full",
+        lrDecay: 0.5,
+        lrPatience: 1,
+        patience: 20,
+        threads,
+      });
+      const r = await train(ds, cfg, args);
+      const weights = Array.from(r.model.item.ids.values);
+      disposeModel(r.model);
+      return { history: r.history, weights, base: args.learningRate };
+    };
+    const one = await run(1);
+    // Replays the rule: each epoch trains with the rate left by the evaluations before it.
+    let best = -1;
+    let rate = one.base;
+    for (const p of one.history) {
+      expect(p.learningRate).toBeCloseTo(rate, 12);
+      if (p.ndcg10 > best) best = p.ndcg10;
+      else rate = Math.max(rate / 2, one.base / 16);
+    }
+    expect(one.history.some((p) => p.learningRate < one.base)).toBe(true);
+    const two = await run(2);
+    expect(two.history.map((p) => p.learningRate)).toEqual(one.history.map((p) => p.learningRate));
+    const drift = Math.max(...two.weights.map((w, i) => Math.abs(w - one.weights[i])));
+    expect(drift).toBeLessThan(1e-4);
+  });
+
   it("the contextless loss trains the no-context path on every example (whole-context dropout 0)", async () => {
     const ds = await toyWorld({ users: 40 });
     // With whole-context dropout 0 every slot with categories has present = 1, so the learned
@@ -147,6 +183,13 @@ describe("train arguments", () => {
     // @ts-expect-error: a bad value from an untyped caller
     expect(() => resolveTrainArgs({ contextLossScope: "encoder" })).toThrow(/contextLossScope/);
     expect(resolveTrainArgs({ contextLossScope: "all" }).contextLossScope).toBe("all");
+  });
+
+  it("takes a learning-rate decay in (0, 1] and a patience ≥ 1, naming the field otherwise", () => {
+    expect(resolveTrainArgs({}).lrDecay).toBe(0.5);
+    for (const bad of [0, 1.5, Number.NaN])
+      expect(() => resolveTrainArgs({ lrDecay: bad })).toThrow(/lrDecay/);
+    expect(() => resolveTrainArgs({ lrPatience: 0 })).toThrow(/lrPatience/);
   });
 
   it("takes Adam's beta2 in (0, 1) and names the field otherwise", () => {
