@@ -48,8 +48,13 @@ export interface EncodeUsersArgs {
   since?: number;
   /** Make the version the store's active one once every chunk is written. Default: `since` unset. */
   activate?: boolean;
-  /** Called after each chunk with (users visited, users to visit). */
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * User codes to visit, increasing (a shard of the run: src/offline/shards.ts). Default: every user
+   * `usersToEncode(ds, since)` returns. Chunks are cut from this list.
+   */
+  users?: Int32Array;
+  /** Called after each chunk with (users visited, users to visit); a returned promise is awaited. */
+  onProgress?: (done: number, total: number) => void | Promise<void>;
 }
 
 /** What a run did. */
@@ -123,7 +128,7 @@ export async function encodeUsers(
     );
   }
   const started = performance.now();
-  const all = usersToEncode(ds, args.since);
+  const all = args.users ?? usersToEncode(ds, args.since);
   const withoutEvents = countWithoutEvents(ds);
   const names = ds.userVocab.names;
   let encoded = 0;
@@ -183,7 +188,7 @@ export async function encodeUsers(
     if (pending !== undefined) await write(pending);
     pending = next;
     done += chunk.length;
-    args.onProgress?.(done, all.length);
+    await args.onProgress?.(done, all.length);
   }
   if (pending !== undefined) await write(pending);
   const activate = args.activate ?? args.since === undefined;
