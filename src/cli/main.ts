@@ -19,6 +19,7 @@ import { registerServeCommand } from "./commands/serve.ts";
 import { registerStoreCommand } from "./commands/store.ts";
 import { registerSynthCommand } from "./commands/synth.ts";
 import { registerTrainCommand } from "./commands/train.ts";
+import { registerWorkerCommand } from "./commands/worker.ts";
 
 const program = new Command();
 program
@@ -39,6 +40,7 @@ registerIndexCommand(program);
 registerStoreCommand(program);
 registerTrainCommand(program);
 registerEncodeCommand(program);
+registerWorkerCommand(program);
 registerServeCommand(program);
 registerOpenapiCommand(program);
 registerExportCommand(program);

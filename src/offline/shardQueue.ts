@@ -17,8 +17,12 @@ import { randomBytes } from "node:crypto";
 import { type ConnectionOptions, type Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { CtxrecError, ERROR_CODES, type ErrorCode, requireArg } from "../core/errors.ts";
+import type { CompiledDataset } from "../data/dataset.ts";
 import type { DataFormat } from "../data/load.ts";
+import { openFeatureStore } from "../store/open.ts";
 import { describeStoreUrl, parseStoreUrl, type RedisStoreUrl } from "../store/url.ts";
+import { shardSizes } from "./shards.ts";
+import { usersToEncode } from "./users.ts";
 
 /** The queue name `ctxrec encode --queue` and `ctxrec worker` use unless told otherwise. */
 export const DEFAULT_QUEUE_NAME = "ctxrec-encode";
@@ -211,21 +215,22 @@ export async function runShardedEncode(target: QueueTarget, args: RunShardsArgs)
     for (;;) {
       for (let s = 0; s < shards; s++) {
         if (results[s] !== undefined) continue;
+        // State first, then the job: a terminal state is final, so the job read after it carries
+        // its reason or result (read the other way round, a job may finish in between).
+        const state = await queue.getJobState(shardJobId(runId, s));
         const job = await queue.getJob(shardJobId(runId, s));
-        if (job === undefined) {
+        if (state === "unknown" || job === undefined) {
           throw new CtxrecError(
             "CTXREC_ERR_STORE",
             `shard ${s} of ${shards} (job ${shardJobId(runId, s)}) vanished from the queue; was it removed by hand? The active store version is unchanged`,
             { param: "--queue" },
           );
         }
-        const state = await job.getState();
         if (state === "failed") {
           const reason = job.failedReason ?? "no reason recorded";
           throw new CtxrecError(
             reasonCode(reason) ?? "CTXREC_ERR_STORE",
             `shard ${s} of ${shards} (job ${job.id}) failed: ${reason}; the run is stopped and the active store version is unchanged (fix the cause and rerun: users already written are skipped)`,
-            { param: "--queue" },
           );
         }
         if (state === "completed") {
@@ -267,5 +272,61 @@ export async function runShardedEncode(target: QueueTarget, args: RunShardsArgs)
     throw err;
   } finally {
     await queue.close();
+  }
+}
+
+/** Arguments of `shardedEncodeIntoStore`. */
+export interface ShardedEncodeArgs {
+  shards: number;
+  /** The model folder workers open, and its version, width and L (from the coordinator's open). */
+  model: { dir: string; version: string; dim: number; maxLen: number };
+  data: ShardJob["data"];
+  /** The `--store` URL as given (workers parse it themselves). */
+  store: string;
+  batchSize: number;
+  since?: number;
+  runId?: string;
+  pollMs?: number;
+  onProgress?: RunShardsArgs["onProgress"];
+}
+
+/**
+ * `ctxrec encode --queue`: creates the model version's namespace in the store (so that workers
+ * never race to), splits the users of `ds` (those `usersToEncode` visits) into shards, runs them on
+ * the queue and, for a full run (no `since`), activates the version once every shard completed.
+ * A failed shard throws before anything is activated. Also returns the active version after the run.
+ */
+export async function shardedEncodeIntoStore(
+  ds: CompiledDataset,
+  target: QueueTarget,
+  args: ShardedEncodeArgs,
+): Promise<ShardRunReport & { activated: boolean; activeVersion: string | undefined }> {
+  const { model } = args;
+  const sizes = shardSizes(ds, usersToEncode(ds, args.since), args.shards);
+  const store = await openFeatureStore(args.store, {
+    modelVersion: model.version,
+    dim: model.dim,
+    mode: "write",
+  });
+  try {
+    const report = await runShardedEncode(target, {
+      sizes,
+      job: {
+        modelDir: model.dir,
+        modelVersion: model.version,
+        data: args.data,
+        store: args.store,
+        batchSize: args.batchSize,
+        ...(args.since !== undefined ? { since: args.since } : {}),
+      },
+      runId: args.runId,
+      pollMs: args.pollMs,
+      onProgress: args.onProgress,
+    });
+    const activated = args.since === undefined;
+    if (activated) await store.activate();
+    return { ...report, activated, activeVersion: await store.activeVersion() };
+  } finally {
+    await store.close();
   }
 }

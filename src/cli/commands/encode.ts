@@ -9,6 +9,10 @@
  * the service switches to it in one step; an incremental run updates the namespace in place.
  * Killing it at any point leaves the store consistent; rerunning finishes the work
  * (docs/offline.md).
+ *
+ * With `--queue redis://HOST:PORT[/DB] --shards N` the users are split into N shards run as jobs by
+ * `ctxrec worker` processes (encodeSharded.ts, docs/scale.md); the version is activated only when
+ * every shard completed.
  */
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
@@ -20,6 +24,7 @@ import { parseSinceTime } from "../../offline/users.ts";
 import { describeStoreUrl, parseStoreUrl } from "../../store/url.ts";
 import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
 import { formatCount, toNumber } from "../numbers.ts";
+import { encodeOnQueue } from "./encodeSharded.ts";
 
 interface EncodeOptions extends DataOptionValues {
   model: string;
@@ -27,6 +32,9 @@ interface EncodeOptions extends DataOptionValues {
   since?: string;
   batchSize: string;
   threads: string;
+  queue?: string;
+  queueName: string;
+  shards?: string;
 }
 
 /** A users bar with users/s and ETA on stderr when it is a terminal; a no-op otherwise. */
@@ -74,10 +82,24 @@ export function registerEncodeCommand(program: Command): void {
     )
     .option("--batch-size <n>", "users per encoder call and per atomic store write", "512")
     .option("--threads <n>", "onnxruntime intra-op threads", "2")
+    .option(
+      "--queue <url>",
+      "run as sharded jobs on this BullMQ queue (redis://HOST:PORT[/DB]) taken by `ctxrec worker` processes",
+    )
+    .option("--shards <n>", "with --queue: number of user shards (one job each)")
+    .option(
+      "--queue-name <name>",
+      "with --queue: BullMQ queue name (the workers' --queue-name)",
+      "ctxrec-encode",
+    )
     .action(async (opts: EncodeOptions) => {
       const batchSize = toNumber(opts.batchSize, "--batch-size");
       const threads = toNumber(opts.threads, "--threads");
       const since = opts.since === undefined ? undefined : parseSinceTime(opts.since);
+      if (opts.queue !== undefined || opts.shards !== undefined) {
+        await encodeOnQueue({ ...opts, batchSize, threads, since });
+        return;
+      }
       const url = parseStoreUrl(opts.store);
       const vocabs = readModelVocabs(opts.model);
       const { args, stop } = parseDataOptions(opts);
