@@ -238,7 +238,9 @@ describe.skipIf(!reachable && !inCi)(
 
       // Worker B, in this process: its stalled check finds A's job and runs the shard again.
       const lines: string[] = [];
-      workers.push(startShardWorker({ url: target, name }, { ...fastStall, log: (l) => lines.push(l) }));
+      workers.push(
+        startShardWorker({ url: target, name }, { ...fastStall, concurrency: 2, log: (l) => lines.push(l) }),
+      );
       const out = await run;
       expect(out).toMatch(/in 2 shards/);
       expect(out).toContain(`active version: ${version}`);
@@ -269,6 +271,42 @@ describe.skipIf(!reachable && !inCi)(
       }
       expect(same).toBe(active.length);
     }, 120_000);
+
+    it("with --since, the shards encode only users with newer events and the active version stays", async () => {
+      const name = freshQueueName();
+      const url = storeUrl("since.db");
+      await storeWithOldVersion(url);
+      workers.push(startShardWorker({ url: target, name }, fastStall));
+      const newest = active.map((id) => {
+        const u = ds.userVocab.get(id) as number;
+        return ds.timestamps[ds.offsets[u + 1] - 1];
+      });
+      const since = [...newest].sort((a, b) => a - b)[Math.floor(newest.length / 2)];
+      const after = newest.filter((t) => t > since).length;
+      const out = await ctxrec([
+        "encode",
+        "--model",
+        modelDir,
+        ...data,
+        "--store",
+        url,
+        "--queue",
+        redisUrl,
+        "--queue-name",
+        name,
+        "--shards",
+        "3",
+        "--since",
+        String(since),
+      ]);
+      expect(out).toContain(
+        `encoded ${after.toLocaleString("en-US")} users (0 already up to date) in 3 shards`,
+      );
+      expect(out).toContain("active version unchanged: old-v");
+      expect(await activeVersionOf(url)).toBe("old-v");
+      const entries = await readAll(url);
+      for (let i = 0; i < active.length; i++) expect(entries[i] !== undefined).toBe(newest[i] > since);
+    }, 60_000);
 
     it("a shard whose worker holds another model version fails the run naming the shard; the active version stays", async () => {
       const name = freshQueueName();
@@ -336,6 +374,11 @@ describe.skipIf(!reachable && !inCi)(
         [["--queue", redisUrl, "--shards", "two"], "--shards", /'two' is not a number/],
         [["--queue", redisUrl], "--shards", /--shards 16/],
         [["--shards", "4"], "--shards", /needs --queue/],
+        [
+          ["--queue", redisUrl, "--shards", "2", "--queue-name", "a:b"],
+          "--queue-name",
+          /queue name "a:b" is invalid/,
+        ],
       ];
       for (const [flags, param, message] of cases) {
         await expect(ctxrec([...base, ...flags]), flags.join(" ")).rejects.toMatchObject({

@@ -99,6 +99,17 @@ export function parseQueueUrl(text: string, param = "--queue"): RedisStoreUrl {
   return url;
 }
 
+/** Throws CTXREC_ERR_ARG naming `param` unless `name` is a usable queue name. */
+export function checkQueueName(name: string, param = "--queue-name"): void {
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) {
+    throw new CtxrecError(
+      "CTXREC_ERR_ARG",
+      `queue name ${JSON.stringify(name)} is invalid; use 1-100 letters, digits, ".", "_" or "-"`,
+      { param },
+    );
+  }
+}
+
 /** BullMQ connection options for `url` (`maxRetriesPerRequest: null`, as BullMQ workers require). */
 export function queueConnection(url: RedisStoreUrl): ConnectionOptions {
   return {

@@ -10,7 +10,12 @@ import { CtxrecError } from "../../core/errors.ts";
 import { loadDataset } from "../../data/load.ts";
 import { readModelVocabs, requireModelVocabs } from "../../offline/modelData.ts";
 import { openOfflineModel } from "../../offline/openModel.ts";
-import { checkQueueReachable, parseQueueUrl, shardedEncodeIntoStore } from "../../offline/shardQueue.ts";
+import {
+  checkQueueName,
+  checkQueueReachable,
+  parseQueueUrl,
+  shardedEncodeIntoStore,
+} from "../../offline/shardQueue.ts";
 import { MAX_SHARDS } from "../../offline/shards.ts";
 import { describeStoreUrl, parseStoreUrl } from "../../store/url.ts";
 import { type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
@@ -70,13 +75,7 @@ export async function encodeOnQueue(opts: QueueEncodeOptions): Promise<void> {
     });
   }
   const shards = intOption(opts.shards, "--shards", 1, MAX_SHARDS);
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(opts.queueName)) {
-    throw new CtxrecError(
-      "CTXREC_ERR_ARG",
-      `queue name ${JSON.stringify(opts.queueName)} is invalid; use 1-100 letters, digits, ".", "_" or "-"`,
-      { param: "--queue-name" },
-    );
-  }
+  checkQueueName(opts.queueName, "--queue-name");
   const storeUrl = parseStoreUrl(opts.store);
   await checkQueueReachable(url, "--queue");
   const vocabs = readModelVocabs(opts.model);

@@ -9,7 +9,12 @@
  * outright loses nothing: its shard stalls and another worker runs it again (docs/scale.md).
  */
 import type { Command } from "commander";
-import { checkQueueReachable, DEFAULT_QUEUE_NAME, parseQueueUrl } from "../../offline/shardQueue.ts";
+import {
+  checkQueueName,
+  checkQueueReachable,
+  DEFAULT_QUEUE_NAME,
+  parseQueueUrl,
+} from "../../offline/shardQueue.ts";
 import { startShardWorker } from "../../offline/shardWorker.ts";
 import { intOption } from "../numbers.ts";
 
@@ -48,6 +53,7 @@ export function registerWorkerCommand(program: Command): void {
     )
     .action(async (opts: WorkerOptions) => {
       const url = parseQueueUrl(opts.queue, "--queue");
+      checkQueueName(opts.queueName, "--queue-name");
       const args = {
         concurrency: intOption(opts.concurrency, "--concurrency", 1, 256),
         threads: intOption(opts.threads, "--threads", 1, 256),
