@@ -13,6 +13,7 @@ import { openOfflineModel } from "../../offline/openModel.ts";
 import {
   checkQueueName,
   checkQueueReachable,
+  newRunId,
   parseQueueUrl,
   shardedEncodeIntoStore,
 } from "../../offline/shardQueue.ts";
@@ -86,6 +87,10 @@ export async function encodeOnQueue(opts: QueueEncodeOptions): Promise<void> {
   const handle = await openOfflineModel(opts.model, opts.threads);
   const model = { dir: opts.model, version: handle.version, dim: handle.dim, maxLen: handle.maxLen };
   await handle.close();
+  const runId = newRunId();
+  process.stderr.write(
+    `ctxrec encode: run ${runId}: ${shards} shard jobs on queue ${opts.queueName}; waiting for \`ctxrec worker --queue …\` processes to take them\n`,
+  );
   const bar = shardBar();
   const r = await shardedEncodeIntoStore(
     ds,
@@ -100,6 +105,7 @@ export async function encodeOnQueue(opts: QueueEncodeOptions): Promise<void> {
         ...(args.attributes !== undefined ? { attributes: args.attributes } : {}),
       },
       store: opts.store,
+      runId,
       batchSize: opts.batchSize,
       since: opts.since,
       onProgress: (s, n, done, total) => bar.update(s, n, done, total),
