@@ -80,7 +80,9 @@ export function parseQueueUrl(text: string, param = "--queue"): RedisStoreUrl {
     url = parseStoreUrl(text);
   } catch (err) {
     const reason =
-      err instanceof CtxrecError ? err.message.replace(/^parameter store URL: /, "") : String(err);
+      err instanceof CtxrecError
+        ? err.message.replace(/^parameter store URL: store URL /, "queue URL ")
+        : String(err);
     throw new CtxrecError(
       "CTXREC_ERR_ARG",
       `${reason.replace(/; use file:PATH.*$/, "")}; use redis://HOST:PORT[/DB]`,

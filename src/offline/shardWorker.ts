@@ -63,8 +63,9 @@ class ModelCache {
 
   async get(dir: string, wanted: string): Promise<OnnxModelHandle> {
     if (this.current?.dir === dir) {
-      const h = await this.current.handle;
-      if (h.version === wanted) return h;
+      // A folder that failed to open is tried again (it may have been fixed since).
+      const h = await this.current.handle.catch(() => undefined);
+      if (h?.version === wanted) return h;
     }
     if (this.current !== undefined) this.retired.push(this.current.handle);
     const handle = openOfflineModel(dir, this.threads);
