@@ -15,11 +15,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { type ConnectionOptions, type Job, Queue } from "bullmq";
-import { Redis } from "ioredis";
 import { CtxrecError, ERROR_CODES, type ErrorCode, requireArg } from "../core/errors.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import type { DataFormat } from "../data/load.ts";
 import { openFeatureStore } from "../store/open.ts";
+import { pingRedis, redisAddress } from "../store/redisCommon.ts";
 import { describeStoreUrl, parseStoreUrl, type RedisStoreUrl } from "../store/url.ts";
 import { shardSizes } from "./shards.ts";
 import { usersToEncode } from "./users.ts";
@@ -114,14 +114,7 @@ export function checkQueueName(name: string, param = "--queue-name"): void {
 
 /** BullMQ connection options for `url` (`maxRetriesPerRequest: null`, as BullMQ workers require). */
 export function queueConnection(url: RedisStoreUrl): ConnectionOptions {
-  return {
-    host: url.host,
-    port: url.port,
-    db: url.db,
-    username: url.username,
-    password: url.password,
-    maxRetriesPerRequest: null,
-  };
+  return { ...redisAddress(url), maxRetriesPerRequest: null };
 }
 
 /**
@@ -129,21 +122,8 @@ export function queueConnection(url: RedisStoreUrl): ConnectionOptions {
  * otherwise (BullMQ itself would retry forever and the command would hang without a word).
  */
 export async function checkQueueReachable(url: RedisStoreUrl, param = "--queue"): Promise<void> {
-  const r = new Redis({
-    host: url.host,
-    port: url.port,
-    db: url.db,
-    username: url.username,
-    password: url.password,
-    lazyConnect: true,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on("error", () => {});
   try {
-    await r.connect();
-    await r.ping();
+    (await pingRedis(url, 2000)).disconnect();
   } catch (err) {
     throw new CtxrecError(
       "CTXREC_ERR_STORE",
@@ -151,8 +131,6 @@ export async function checkQueueReachable(url: RedisStoreUrl, param = "--queue")
       { param },
       { cause: err },
     );
-  } finally {
-    r.disconnect();
   }
 }
 

@@ -4,10 +4,11 @@
  * Outside CI an unreachable server skips the suite with the reason in its name; under CI
  * (`CI` set) the suite runs anyway and fails, so a missing server is never silently green.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { featureStoreContract } from "./contract.ts";
 import { listStoreVersions, openFeatureStore } from "./open.ts";
+import { pingRedis } from "./redisCommon.ts";
 import { parseStoreUrl, type RedisStoreUrl } from "./url.ts";
 
 const url = process.env.CTXREC_TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15";
@@ -16,26 +17,7 @@ const inCi = process.env.CI !== undefined && process.env.CI !== "" && process.en
 
 /** A client for set-up and tampering; null when no server answers PING within a second. */
 async function connectAdmin(): Promise<Redis | null> {
-  const r = new Redis({
-    host: target.host,
-    port: target.port,
-    db: target.db,
-    username: target.username,
-    password: target.password,
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on("error", () => {});
-  try {
-    await r.connect();
-    await r.ping();
-    return r;
-  } catch {
-    r.disconnect();
-    return null;
-  }
+  return pingRedis(target, 1000).catch(() => null);
 }
 
 const admin = await connectAdmin();

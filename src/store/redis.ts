@@ -31,6 +31,7 @@ import {
   openNamespace,
   RedisBackedStore,
   type RedisStoreOptions,
+  redisAddress,
 } from "./redisCommon.ts";
 import { describeStoreUrl, type RedisStoreUrl } from "./url.ts";
 
@@ -79,11 +80,7 @@ export function listRedisVersions(
 
 function connect(url: RedisStoreUrl, where: string, timeoutMs: number): Promise<Redis> {
   const redis = new Redis({
-    host: url.host,
-    port: url.port,
-    db: url.db,
-    username: url.username,
-    password: url.password,
+    ...redisAddress(url),
     lazyConnect: true,
     connectTimeout: timeoutMs,
     // Once connected, a command fails after one reconnection attempt instead of hanging;

@@ -4,7 +4,7 @@
  * `active` pointer), listing versions, and the handle methods that do not touch user state. The
  * two differ only in how user records are keyed, written and read; those stay in their modules.
  */
-import type { Cluster, Redis } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
 import { CtxrecError, wrapError } from "../core/errors.ts";
 import {
   checkOpenArgs,
@@ -18,9 +18,38 @@ import {
   type VersionInfo,
 } from "./featureStore.ts";
 import { decodeRecord, type RecordContext } from "./record.ts";
+import type { RedisStoreUrl } from "./url.ts";
 
 /** Either ioredis client: both speak the same commands for single-key operations. */
 export type RedisClient = Redis | Cluster;
+
+/** ioredis' connection fields of a `redis://` URL (what every client to one server shares). */
+export function redisAddress(url: RedisStoreUrl) {
+  return { host: url.host, port: url.port, db: url.db, username: url.username, password: url.password };
+}
+
+/**
+ * A client connected to `url` that has answered PING within `timeoutMs`, without retries (the
+ * caller disconnects it); rejects with ioredis' error otherwise. For probes that must not hang.
+ */
+export async function pingRedis(url: RedisStoreUrl, timeoutMs: number): Promise<Redis> {
+  const r = new Redis({
+    ...redisAddress(url),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on("error", () => {});
+  try {
+    await r.connect();
+    await r.ping();
+    return r;
+  } catch (err) {
+    r.disconnect();
+    throw err;
+  }
+}
 
 /** Settings of both Redis stores. */
 export interface RedisStoreOptions {

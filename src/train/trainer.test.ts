@@ -186,7 +186,7 @@ describe("train arguments", () => {
   });
 
   it("takes a learning-rate decay in (0, 1] and a patience ≥ 1, naming the field otherwise", () => {
-    expect(resolveTrainArgs({}).lrDecay).toBe(0.5);
+    expect(resolveTrainArgs({}).lrDecay).toBe(1);
     for (const bad of [0, 1.5, Number.NaN])
       expect(() => resolveTrainArgs({ lrDecay: bad })).toThrow(/lrDecay/);
     expect(() => resolveTrainArgs({ lrPatience: 0 })).toThrow(/lrPatience/);
