@@ -71,6 +71,24 @@ function freshQueueName(): string {
   queueNames.push(name);
   return name;
 }
+/** `ctxrec encode` of the test world into `url` as `shards` jobs on the queue `name`, then `extra`. */
+function shardedEncodeArgs(url: string, name: string, shards: number, ...extra: string[]): string[] {
+  return [
+    "encode",
+    "--model",
+    modelDir,
+    ...data,
+    "--store",
+    url,
+    "--queue",
+    redisUrl,
+    "--queue-name",
+    name,
+    "--shards",
+    String(shards),
+    ...extra,
+  ];
+}
 const workers: ShardWorker[] = [];
 const children: ChildProcess[] = [];
 
@@ -164,24 +182,7 @@ describe.skipIf(!reachable && !inCi)(
       const name = freshQueueName();
       const url = storeUrl("sharded.db");
       await storeWithOldVersion(url);
-      const run = ctxrec([
-        "encode",
-        "--model",
-        modelDir,
-        ...data,
-        "--store",
-        url,
-        "--queue",
-        redisUrl,
-        "--queue-name",
-        name,
-        "--shards",
-        "2",
-        "--batch-size",
-        "4",
-        "--threads",
-        "1",
-      ]);
+      const run = ctxrec(shardedEncodeArgs(url, name, 2, "--batch-size", "4", "--threads", "1"));
       run.catch(() => undefined);
 
       // Worker A: its own process, killed without warning once it has written a chunk of a shard.
@@ -283,22 +284,7 @@ describe.skipIf(!reachable && !inCi)(
       });
       const since = [...newest].sort((a, b) => a - b)[Math.floor(newest.length / 2)];
       const after = newest.filter((t) => t > since).length;
-      const out = await ctxrec([
-        "encode",
-        "--model",
-        modelDir,
-        ...data,
-        "--store",
-        url,
-        "--queue",
-        redisUrl,
-        "--queue-name",
-        name,
-        "--shards",
-        "3",
-        "--since",
-        String(since),
-      ]);
+      const out = await ctxrec(shardedEncodeArgs(url, name, 3, "--since", String(since)));
       expect(out).toContain(
         `encoded ${after.toLocaleString("en-US")} users (0 already up to date) in 3 shards`,
       );
