@@ -66,13 +66,33 @@ export function positiveFrequency(ds: CompiledDataset, rows: TrainingRows): Floa
   return f;
 }
 
+/** How an epoch's rows are cut into batches (TrainArgs.batching). Every kind shuffles the batch order. */
+export const BATCHINGS = ["length", "positions", "pooled", "shuffled"] as const;
 /**
- * One epoch's batches: arrays of row indices, rows of similar length together, batch order
- * shuffled. A batch holds at most `batchSize` rows and, when `maxPositions` is finite, at most that
- * many padded positions (rows × the longest row's positives): the full softmax's [positions, N]
- * logits stay bounded, so batches of long rows hold fewer users. Deterministic for a given rng state.
+ * - "length": rows sorted by length (seeded tie-break), cut every `batchSize` rows: least padding,
+ *   but a batch of short rows holds fewer positions than one of long rows, so under a per-batch
+ *   mean loss a short history's positions weigh more, and batches are length-homogeneous.
+ * - "positions": sorted as "length", cut every ≈ `batchSize × mean positives per row` REAL
+ *   positions (token-budget batching): every position weighs the same in the epoch's loss.
+ * - "pooled": the rows shuffled, then sorted by length within pools of `POOL_BATCHES` batches and
+ *   cut as "length": each epoch mixes different users into a batch, at little more padding.
+ * - "shuffled": a uniform random sample of users per batch (SASRec's code, the PyTorch peer): the
+ *   most padding (a batch's Lb is its longest row's).
  */
-export function lengthBucketedBatches(
+export type Batching = (typeof BATCHINGS)[number];
+
+/** Batches per pool under "pooled". */
+export const POOL_BATCHES = 16;
+
+/**
+ * One epoch's batches: arrays of row indices into `rows`. A batch holds at most `batchSize` rows
+ * (under "positions": about `batchSize` rows' worth of positions) and, when `maxPositions` is
+ * finite, at most that many padded positions (rows × the longest row's positives; under
+ * "shuffled", real positions): the full softmax's [positions, N] logits stay bounded, so batches
+ * of long rows hold fewer users. One row always makes a batch. Deterministic for a given rng state.
+ */
+export function epochBatches(
+  batching: Batching,
   rows: TrainingRows,
   batchSize: number,
   rng: Rng,
@@ -84,23 +104,86 @@ export function lengthBucketedBatches(
     `expected an integer ≥ 1, got ${batchSize}`,
   );
   requireArg(maxPositions >= 1, "maxPositions", `expected ≥ 1 position per batch, got ${maxPositions}`);
+  requireArg(
+    (BATCHINGS as readonly string[]).includes(batching),
+    "batching",
+    `expected one of ${BATCHINGS.join(", ")}, got ${batching}`,
+  );
   const R = rows.users.length;
-  const key = new Float64Array(R);
-  // length + a random fraction: sorts by length, shuffles within a length.
-  for (let r = 0; r < R; r++) key[r] = rows.ends[r] - rows.starts[r] + rng.float();
-  const order = Int32Array.from({ length: R }, (_, r) => r).sort((a, b) => key[a] - key[b]);
+  const positions = Int32Array.from({ length: R }, (_, r) => rows.ends[r] - rows.starts[r] - 1);
+  const padded = (n: number, longest: number) => n * longest <= maxPositions;
+  if (batching === "shuffled") {
+    const order = rng.shuffle(Int32Array.from({ length: R }, (_, r) => r));
+    return cutBatches(order, positions, (n, sum) => n <= batchSize && sum <= maxPositions);
+  }
+  if (batching === "pooled") {
+    const order = rng.shuffle(Int32Array.from({ length: R }, (_, r) => r));
+    const batches: Int32Array[] = [];
+    const pool = POOL_BATCHES * batchSize;
+    for (let a = 0; a < R; a += pool) {
+      const sorted = sortByLength(order.slice(a, a + pool), positions, rng);
+      batches.push(
+        ...cutBatches(sorted, positions, (n, _s, longest) => n <= batchSize && padded(n, longest)),
+      );
+    }
+    return rng.shuffle(batches);
+  }
+  const sorted = sortByLength(
+    Int32Array.from({ length: R }, (_, r) => r),
+    positions,
+    rng,
+  );
+  const budget = batchSize * Math.max(1, rows.positives / Math.max(1, R));
+  const fits =
+    batching === "positions"
+      ? (_n: number, sum: number, longest: number) => sum <= budget && padded(_n, longest)
+      : (n: number, _s: number, longest: number) => n <= batchSize && padded(n, longest);
+  return rng.shuffle(cutBatches(sorted, positions, fits));
+}
+
+/** The default batching ("length"); kept as a name for benches and tests that cut batches themselves. */
+export function lengthBucketedBatches(
+  rows: TrainingRows,
+  batchSize: number,
+  rng: Rng,
+  maxPositions = Number.POSITIVE_INFINITY,
+): Int32Array[] {
+  return epochBatches("length", rows, batchSize, rng, maxPositions);
+}
+
+/** `rows` sorted by length, ties in a seeded random order (a random fraction added to the length). */
+function sortByLength(rows: Int32Array, positions: Int32Array, rng: Rng): Int32Array {
+  const key = new Float64Array(positions.length);
+  // The key is the row's event count (positives + 1), as it has been since this sort was written:
+  // the same draws and keys keep the default "length" batches of every seed unchanged.
+  for (const r of rows) key[r] = positions[r] + 1 + rng.float();
+  return rows.sort((a, b) => key[a] - key[b]);
+}
+
+/**
+ * Cuts `order` into consecutive batches, each as long as `fits(rows, Σ positives, the longest
+ * row's positives)` holds (a batch always takes its first row).
+ */
+function cutBatches(
+  order: Int32Array,
+  positions: Int32Array,
+  fits: (rows: number, sum: number, longest: number) => boolean,
+): Int32Array[] {
   const batches: Int32Array[] = [];
   let a = 0;
-  while (a < R) {
-    // Ascending lengths: the batch's padded length is that of its last (longest) row.
+  while (a < order.length) {
+    let sum = positions[order[a]];
+    let longest = sum;
     let b = a + 1;
-    while (b < R && b - a < batchSize) {
-      const positions = rows.ends[order[b]] - rows.starts[order[b]] - 1;
-      if ((b - a + 1) * positions > maxPositions) break;
+    while (b < order.length) {
+      const p = positions[order[b]];
+      if (!fits(b - a + 1, sum + p, Math.max(longest, p))) break;
+      sum += p;
+      longest = Math.max(longest, p);
       b++;
     }
     batches.push(order.slice(a, b));
     a = b;
   }
-  return rng.shuffle(batches);
+  return batches;
 }

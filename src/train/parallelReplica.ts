@@ -2,9 +2,9 @@
  * The ctxrec model as a data-parallel replica (engine/dataParallel.ts): the module every worker
  * thread imports to build its copy, and how a batch is split between the workers.
  *
- * Sharding: a batch (row indices chosen on the main thread by `lengthBucketedBatches`) goes to
+ * Sharding: a batch (row indices chosen on the main thread by `epochBatches`) goes to
  * every worker; worker w takes a contiguous slice of it, cut so that the slices hold about equal
- * numbers of real positions (the rows of a batch have similar but not equal lengths, and the cost
+ * numbers of real positions (the rows of a batch differ in length, and the cost
  * of a step, the full softmax above all, grows with the positions). It prepares and encodes its
  * rows only (step.ts), and its loss is scaled so that the mean of the workers' losses is the
  * full-batch loss, the mean over ALL R real positions of the batch:

@@ -4,6 +4,7 @@
  */
 import { requireArg } from "../core/errors.ts";
 import { PSEUDO_CONTEXT_DEFAULTS, type PseudoContextArgs, resolvePseudoContextArgs } from "./context.ts";
+import { BATCHINGS, type Batching } from "./examples.ts";
 import { type LossChoice, resolveLossMode } from "./lossMode.ts";
 
 export interface TrainArgs {
@@ -15,6 +16,12 @@ export interface TrainArgs {
   maxMinutes: number;
   /** Users (sequences) per batch (default 128). */
   batchSize: number;
+  /**
+   * How an epoch's rows are cut into batches (src/train/examples.ts): "length" (default): rows of
+   * similar length together, little padding; "shuffled": a uniform random sample of users per
+   * batch, as SASRec's code and the PyTorch peer batch (more padding).
+   */
+  batching: Batching;
   /** Adam learning rate for the dense weights and the lazy-Adam id table (default 2e-3; 1e-3 converged ≈2× slower on Beauty). */
   learningRate: number;
   /**
@@ -95,6 +102,7 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   epochs: 200,
   maxMinutes: 30,
   batchSize: 128,
+  batching: "length",
   learningRate: 2e-3,
   adamBeta2: 0.999,
   loss: "auto",
@@ -136,6 +144,11 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
   ] as const) {
     requireArg(posInt(a[k]), k, `expected an integer ≥ 1, got ${a[k]}`);
   }
+  requireArg(
+    (BATCHINGS as readonly string[]).includes(a.batching),
+    "batching",
+    `expected one of ${BATCHINGS.join(", ")}, got ${a.batching}`,
+  );
   requireArg(a.maxMinutes > 0, "maxMinutes", `expected minutes > 0, got ${a.maxMinutes}`);
   requireArg(
     a.learningRate > 0 && a.learningRate < 1,

@@ -28,7 +28,7 @@ import {
 } from "../model/model.ts";
 import { createModelScorer } from "../model/scorer.ts";
 import { vocabSizesOf } from "../model/vocabSizes.ts";
-import { lengthBucketedBatches } from "./examples.ts";
+import { epochBatches } from "./examples.ts";
 import type { LossMode } from "./lossMode.ts";
 import { PlateauDecay } from "./lrSchedule.ts";
 import { type ParallelStepper, startParallelStepper } from "./parallelStepper.ts";
@@ -202,7 +202,7 @@ export async function train(
   };
   try {
     outer: for (epoch = 1; epoch <= args.epochs; epoch++) {
-      const batches = lengthBucketedBatches(rows, args.batchSize, batchRng, stepper.maxBatchPositions);
+      const batches = epochBatches(args.batching, rows, args.batchSize, batchRng, stepper.maxBatchPositions);
       let lossSum = 0;
       for (let i = 0; i < batches.length; i++) {
         const r = await stepper.step(batches[i]);

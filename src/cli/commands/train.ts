@@ -25,6 +25,7 @@ import {
 } from "../../model/config.ts";
 import { createModelScorer } from "../../model/scorer.ts";
 import { saveTrainedModel } from "../../pipeline/trainModel.ts";
+import { BATCHINGS, type Batching } from "../../train/examples.ts";
 import { LOSS_CHOICES, type LossChoice } from "../../train/lossMode.ts";
 import { TRAIN_DEFAULTS as D, resolveTrainArgs } from "../../train/trainArgs.ts";
 import { type TrainProgress, train } from "../../train/trainer.ts";
@@ -69,6 +70,7 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   maxMinutes: string;
   epochs: string;
   batchSize: string;
+  batching: Batching;
   lr: string;
   adamBeta2: string;
   loss: LossChoice;
@@ -166,6 +168,14 @@ export function registerTrainCommand(program: Command): void {
     .option("--max-minutes <m>", "wall-clock training budget in minutes", String(D.maxMinutes))
     .option("--epochs <n>", "maximum epochs", String(D.epochs))
     .option("--batch-size <n>", "sequences per batch", String(D.batchSize))
+    .addOption(
+      new Option(
+        "--batching <how>",
+        "rows per batch: of similar length (little padding) or a uniform random sample (as SASRec)",
+      )
+        .choices([...BATCHINGS])
+        .default(D.batching),
+    )
     .option("--lr <rate>", "Adam learning rate", String(D.learningRate))
     .option("--adam-beta2 <b>", "Adam β₂ (dense weights and the id table)", String(D.adamBeta2))
     .addOption(
@@ -243,6 +253,7 @@ export function registerTrainCommand(program: Command): void {
         maxMinutes: toNumber(opts.maxMinutes, "--max-minutes"),
         epochs: toNumber(opts.epochs, "--epochs"),
         batchSize: toNumber(opts.batchSize, "--batch-size"),
+        batching: opts.batching,
         learningRate: toNumber(opts.lr, "--lr"),
         adamBeta2: toNumber(opts.adamBeta2, "--adam-beta2"),
         loss: opts.loss,
