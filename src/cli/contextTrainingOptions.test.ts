@@ -22,6 +22,8 @@ describe("context-training options (train, funnel-sweep)", () => {
     expect(contextTrainOverrides(o)).toEqual({
       noContextWeight: TRAIN_DEFAULTS.noContextWeight,
       contextLossScope: TRAIN_DEFAULTS.contextLossScope,
+      contextSource: TRAIN_DEFAULTS.contextSource,
+      maxStaleness: TRAIN_DEFAULTS.maxStaleness,
       pseudoContext: { wholeContextDropout: TRAIN_DEFAULTS.pseudoContext.wholeContextDropout },
     });
   });
@@ -38,17 +40,24 @@ describe("context-training options (train, funnel-sweep)", () => {
       "2",
       "--context-loss-scope",
       "all",
+      "--context-source",
+      "stale-state",
+      "--max-staleness",
+      "2",
     ]);
     expect(contextModelOverrides(o)).toEqual({ dropout: 0.3, projection: "sum" });
     expect(contextTrainOverrides(o)).toEqual({
       noContextWeight: 2,
       contextLossScope: "all",
+      contextSource: "stale-state",
+      maxStaleness: 2,
       pseudoContext: { wholeContextDropout: 0.2 },
     });
   });
 
   it("refuse a scope outside all|context and name a flag that is not a number", () => {
     expect(() => parse(["--context-loss-scope", "head"])).toThrow(/context-loss-scope/);
+    expect(() => parse(["--context-source", "target"])).toThrow(/context-source/);
     expect(() => contextTrainOverrides(parse(["--contextless-weight", "two"]))).toThrow(/not a number/);
     expect(() => contextModelOverrides(parse(["--context-dropout", "x"]))).toThrow(
       expect.objectContaining({ location: { param: "--context-dropout" } }),

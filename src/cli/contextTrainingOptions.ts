@@ -6,7 +6,12 @@
  */
 import { type Command, Option } from "commander";
 import { CONTEXT_PROJECTIONS, MODEL_DEFAULTS, type ModelConfigOverrides } from "../model/config.ts";
-import { TRAIN_DEFAULTS as D, type TrainArgsOverrides } from "../train/trainArgs.ts";
+import {
+  CONTEXT_SOURCES,
+  type ContextSource,
+  TRAIN_DEFAULTS as D,
+  type TrainArgsOverrides,
+} from "../train/trainArgs.ts";
 import { toNumber, toOptionalNumber } from "./numbers.ts";
 
 /** Raw commander values of the context-training options. */
@@ -16,6 +21,8 @@ export interface ContextTrainingOptionValues {
   wholeContextDropout: string;
   contextlessWeight: string;
   contextLossScope: string;
+  contextSource: ContextSource;
+  maxStaleness: string;
 }
 
 /** Adds the context-training options to `cmd` (returns it for chaining). */
@@ -42,6 +49,19 @@ export function addContextTrainingOptions(cmd: Command): Command {
       )
         .choices(["all", "context"])
         .default(D.contextLossScope),
+    )
+    .addOption(
+      new Option(
+        "--context-source <source>",
+        "with-context loss: the fresh state + a pseudo-context from the positive, or a state up to --max-staleness events old + the latest item's categories",
+      )
+        .choices([...CONTEXT_SOURCES])
+        .default(D.contextSource),
+    )
+    .option(
+      "--max-staleness <events>",
+      "largest staleness drawn under --context-source stale-state",
+      String(D.maxStaleness),
     );
 }
 
@@ -59,10 +79,15 @@ export function contextModelOverrides(
 /** The pseudo-context loss settings as training-argument overrides. */
 export function contextTrainOverrides(
   o: ContextTrainingOptionValues,
-): Pick<TrainArgsOverrides, "noContextWeight" | "contextLossScope" | "pseudoContext"> {
+): Pick<
+  TrainArgsOverrides,
+  "noContextWeight" | "contextLossScope" | "pseudoContext" | "contextSource" | "maxStaleness"
+> {
   return {
     noContextWeight: toNumber(o.contextlessWeight, "--contextless-weight"),
     contextLossScope: o.contextLossScope as "all" | "context",
+    contextSource: o.contextSource,
+    maxStaleness: toNumber(o.maxStaleness, "--max-staleness"),
     pseudoContext: { wholeContextDropout: toNumber(o.wholeContextDropout, "--whole-context-dropout") },
   };
 }

@@ -17,12 +17,12 @@ import { type CtxrecModel, fuseStates, itemReps, type RowContext, sequenceStates
 import { RowDropout, rowKeys } from "../model/rowDropout.ts";
 import { noContext } from "../model/scorer.ts";
 import { sequenceBatch } from "../model/sequences.ts";
-import { pseudoContext } from "./context.ts";
+import { contextFromItems, pseudoContext } from "./context.ts";
 import { type ContextBatch, emptyContextBatch } from "./contextBatch.ts";
 import { positiveFrequency, type TrainingRows, trainingRows } from "./examples.ts";
 import { sampledSoftmaxLoss } from "./loss.ts";
 import { inBatchCandidates, mixCandidates, sampleUniformIds, uniformCandidates } from "./lossCandidates.ts";
-import { fullSoftmaxLoss } from "./lossFull.ts";
+import { fullSoftmaxRowLosses } from "./lossFull.ts";
 import { type LossMode, maxBatchPositions, resolveLossMode } from "./lossMode.ts";
 import type { TrainArgs } from "./trainArgs.ts";
 
@@ -84,8 +84,23 @@ export interface StepInput {
   uniformIds: Int32Array;
   uniformLocal: Int32Array;
   context?: RowContext;
+  /** Under `contextSource` "stale-state": which state each slot's with-context loss reads. */
+  stale?: StaleStates;
   /** [B] the rows' keys for this step (`rowKeys`): their dropout masks and pseudo-context. */
   keys: Int32Array;
+}
+
+/**
+ * Stale-state context training: the with-context example of slot (b, t) fuses the state of slot
+ * (b, t − s) with the categories of the item at input slot t, s drawn per slot in 0..maxStaleness,
+ * and predicts t's positive, as a request does whose cached state is s events behind and whose
+ * subject item is the user's latest event (the `stale-context` protocol's setting).
+ */
+export interface StaleStates {
+  /** [P] flat slot index (b·Lb + t − s) whose state slot b·Lb + t reads; itself where t < s. */
+  from: Int32Array;
+  /** [R] weight of each real position in the with-context loss: 0 where t < s (no such state). */
+  weights: Float32Array;
 }
 
 /**
@@ -129,8 +144,14 @@ export function prepareStep(setup: StepSetup, batch: Int32Array, random: StepRan
   const real = new Int32Array(R);
   for (let j = 0, o = 0; j < P; j++) if (seq.mask[j] > 0) real[o++] = j;
   const positives = Int32Array.from(real, (j) => targets[j]);
+  const stale =
+    m.context !== undefined && args.contextSource === "stale-state"
+      ? staleStates(seq, real, keys, args.maxStaleness)
+      : undefined;
   const context =
-    m.context === undefined ? undefined : stepContext(ds, rows, batch, seq, targets, args, keys);
+    m.context === undefined
+      ? undefined
+      : stepContext(ds, rows, batch, seq, stale === undefined ? targets : undefined, args, keys);
   if (mode === "full") {
     // Every item is a candidate: the step looks up the whole table, so unique ids are the ids.
     const none = new Int32Array(0);
@@ -145,6 +166,7 @@ export function prepareStep(setup: StepSetup, batch: Int32Array, random: StepRan
       uniformIds: none,
       uniformLocal: none,
       context,
+      ...(stale === undefined ? {} : { stale }),
       keys,
     };
   }
@@ -177,25 +199,31 @@ export function prepareStep(setup: StepSetup, batch: Int32Array, random: StepRan
     keys,
   };
   if (context !== undefined) out.context = context;
+  if (stale !== undefined) out.stale = stale;
   return out;
 }
 
 /**
- * Pseudo-context of every slot from ITS positive (padding slots: item 0, no categories), each row
+ * The context of every slot and the demographic codes of each slot's user. With `targets`: the
+ * pseudo-context from each slot's positive (padding slots: item 0, no categories), each row
  * corrupted by its own stream (seeded by its key: padding draws nothing, so a row's context does
- * not depend on Lb), and the demographic codes of each slot's user.
+ * not depend on Lb). Without (stale-state training): the real categories of the slot's input item,
+ * uncorrupted, as a request's subject item.
  */
 function stepContext(
   ds: CompiledDataset,
   rows: TrainingRows,
   batch: Int32Array,
   seq: StepInput["seq"],
-  targets: Int32Array,
+  targets: Int32Array | undefined,
   args: TrainArgs,
   keys: Int32Array,
 ): RowContext {
-  const P = targets.length;
-  const input = rowwisePseudoContext(targets, seq.len, keys, ds, args);
+  const P = seq.B * seq.len;
+  const input =
+    targets === undefined
+      ? contextFromItems(seq.items, ds, args.pseudoContext.k)
+      : rowwisePseudoContext(targets, seq.len, keys, ds, args);
   const demographics: Record<string, Int32Array> = {};
   for (const f of DEMOGRAPHIC_FIELDS) {
     const codes = ds.demographics[f].codes;
@@ -205,6 +233,31 @@ function stepContext(
     );
   }
   return { input, demographics };
+}
+
+/**
+ * Each slot's staleness s in 0..maxStaleness, drawn from its row's own stream (by key, so the
+ * draws do not depend on the thread or the rows sharing the batch), and the slot it reads.
+ */
+function staleStates(
+  seq: StepInput["seq"],
+  real: Int32Array,
+  keys: Int32Array,
+  maxStaleness: number,
+): StaleStates {
+  const { B, len } = seq;
+  const from = Int32Array.from({ length: B * len }, (_, j) => j);
+  const valid = new Uint8Array(B * len);
+  for (let b = 0; b < B; b++) {
+    const rng = new Rng(deriveSeed(keys[b], "staleness"));
+    for (let t = 0; t < seq.lengths[b]; t++) {
+      const s = rng.int(maxStaleness + 1);
+      if (t < s) continue;
+      from[b * len + t] = b * len + t - s;
+      valid[b * len + t] = 1;
+    }
+  }
+  return { from, weights: Float32Array.from(real, (j) => valid[j]) };
 }
 
 /** `pseudoContext` of each row's Lb slots of `targets` [B·Lb] with the row's own stream. */
@@ -234,21 +287,27 @@ function rowwisePseudoContext(
 }
 
 /**
- * The per-example retrieval loss of a step: `lossOf(u, isolated)` for the fused states u [R, d] of
- * the real positions; `isolated` stops the gradient into the item embeddings (scope "context").
+ * The per-example retrieval loss of a step: `lossOf(u, isolated, weights)` for the fused states
+ * u [R, d] of the real positions, the mean over them (each row's loss × `weights` [R] when given);
+ * `isolated` stops the gradient into the item embeddings (scope "context").
  */
-type ExampleLoss = (u: tf.Tensor2D, isolated: boolean) => tf.Scalar;
+type ExampleLoss = (u: tf.Tensor2D, isolated: boolean, weights?: Float32Array) => tf.Scalar;
 
 /** The full softmax over every item: `reps` [N, d] holds the whole catalogue (row = item id). */
 function fullLoss(s: StepInput, reps: tf.Tensor2D, args: TrainArgs): ExampleLoss {
-  return (u, isolated) =>
-    fullSoftmaxLoss({
+  return (u, isolated, weights) => {
+    const rows = fullSoftmaxRowLosses({
       u,
       positiveIds: s.positives,
       itemEmbeddings: reps,
       temperature: args.temperature,
       itemGradient: !isolated,
     });
+    if (weights === undefined) return tf.mean(rows) as tf.Scalar;
+    // Σ w·CE / R, not / Σ w: a data-parallel worker's share then adds up to the whole batch's loss
+    // exactly as an unweighted mean does (parallelReplica.ts scales by R_w / R).
+    return tf.div(tf.sum(tf.mul(rows, tf.tensor1d(weights))), rows.shape[0]) as tf.Scalar;
+  };
 }
 
 /** The sampled softmax over the step's in-batch and uniform negatives, logQ-corrected. */
@@ -271,9 +330,10 @@ function sampledLoss(
     const uni = tf.gather(reps, tf.tensor1d(s.uniformLocal, "int32")) as tf.Tensor2D;
     candidates = mixCandidates(candidates, uniformCandidates(s.uniformIds, uni, m.sizes.items));
   }
-  return (u, isolated) =>
+  return (u, isolated, weights) =>
     sampledSoftmaxLoss({
       u,
+      ...(weights === undefined ? {} : { weights }),
       positiveIds: s.positives,
       positiveEmbeddings: isolated ? stopGradient(posEmb) : posEmb,
       candidates: isolated ? { ...candidates, embeddings: stopGradient(candidates.embeddings) } : candidates,
@@ -293,20 +353,38 @@ export function stepLoss(setup: StepSetup, s: StepInput, idRows: tf.Tensor2D): t
   const exampleLoss = mode === "full" ? fullLoss(s, reps, args) : sampledLoss(m, s, reps, freq, total, args);
   const real = tf.tensor1d(s.real, "int32");
   const w = args.noContextWeight;
-  const lossOf = (ctx: StepInput["context"], isolated: boolean) =>
+  const lossOf = (ctx: StepInput["context"], isolated: boolean, states = h, weights?: Float32Array) =>
     exampleLoss(
-      tf.gather(fuseStates(m, isolated ? stopGradient(h) : h, ctx, drop, isolated), real) as tf.Tensor2D,
+      tf.gather(
+        fuseStates(m, isolated ? stopGradient(states) : states, ctx, drop, isolated),
+        real,
+      ) as tf.Tensor2D,
       isolated,
+      weights,
     );
-  if (s.context === undefined || w === 0) return lossOf(s.context, false);
+  if (s.context === undefined || w === 0)
+    return lossOf(s.context, false, staleView(h, s.stale), s.stale?.weights);
   // Scope "context": the with-context loss reaches the context layer and the head's context rows
   // only; the encoder, the item tower and the shared head learn from the no-context loss.
-  const withContext = lossOf(s.context, args.contextLossScope === "context");
+  const withContext = lossOf(
+    s.context,
+    args.contextLossScope === "context",
+    staleView(h, s.stale),
+    s.stale?.weights,
+  );
   // The same encoding fused once more with NO context: every example also trains the path a
   // request without a subject item takes (loo, cold context), so the history is never left idle.
   const P = s.seq.B * s.seq.len;
   const without = lossOf({ input: noContext(P), demographics: s.context.demographics }, false);
   return tf.div(tf.add(withContext, tf.mul(without, w)), 1 + w) as tf.Scalar;
+}
+
+/** The states `h` [B, Lb, d] as the with-context loss reads them: slot j reads `stale.from[j]`. */
+function staleView(h: tf.Tensor3D, stale: StaleStates | undefined): tf.Tensor3D {
+  if (stale === undefined) return h;
+  const [B, L, d] = h.shape;
+  const flat = tf.reshape(h, [B * L, d]);
+  return tf.reshape(tf.gather(flat, tf.tensor1d(stale.from, "int32")), [B, L, d]) as tf.Tensor3D;
 }
 
 /** What one step reports to the loop. */

@@ -7,6 +7,10 @@ import { PSEUDO_CONTEXT_DEFAULTS, type PseudoContextArgs, resolvePseudoContextAr
 import { BATCHINGS, type Batching } from "./examples.ts";
 import { type LossChoice, resolveLossMode } from "./lossMode.ts";
 
+/** TrainArgs.contextSource's choices. */
+export const CONTEXT_SOURCES = ["positive", "stale-state"] as const;
+export type ContextSource = (typeof CONTEXT_SOURCES)[number];
+
 export interface TrainArgs {
   /** Seed of every random choice (init, batches, dropout, negatives, pseudo-context). Default 42. */
   seed: number;
@@ -87,6 +91,16 @@ export interface TrainArgs {
    */
   contextLossScope: "all" | "context";
   /**
+   * What the with-context loss pairs with each position (contextual models; src/train/step.ts):
+   * "positive" (default, DESIGN §3): the fresh state with a pseudo-context from the position's own
+   * positive; "stale-state": the state of up to `maxStaleness` events earlier (s uniform in
+   * 0..maxStaleness per position) with the real categories of the latest input item, the setting
+   * of a request whose cached state is stale and whose subject is the user's latest item.
+   */
+  contextSource: ContextSource;
+  /** Largest staleness (events) drawn under contextSource "stale-state" (default 4). */
+  maxStaleness: number;
+  /**
    * Threads that train (default 1 here: this thread; `ctxrec train` defaults to the machine's
    * cores). More: data-parallel over that many worker threads (src/train/parallelStepper.ts), each
    * computing the gradients of its share of every batch. Dropout and pseudo-context are keyed by
@@ -116,6 +130,8 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   pseudoContext: { ...PSEUDO_CONTEXT_DEFAULTS, wholeContextDropout: 0 },
   noContextWeight: 1,
   contextLossScope: "context",
+  contextSource: "positive",
+  maxStaleness: 4,
   threads: 1,
 };
 
@@ -141,6 +157,7 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
     "inBatchNegatives",
     "threads",
     "lrPatience",
+    "maxStaleness",
   ] as const) {
     requireArg(posInt(a[k]), k, `expected an integer ≥ 1, got ${a[k]}`);
   }
@@ -148,6 +165,11 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
     (BATCHINGS as readonly string[]).includes(a.batching),
     "batching",
     `expected one of ${BATCHINGS.join(", ")}, got ${a.batching}`,
+  );
+  requireArg(
+    (CONTEXT_SOURCES as readonly string[]).includes(a.contextSource),
+    "contextSource",
+    `expected one of ${CONTEXT_SOURCES.join(", ")}, got ${a.contextSource}`,
   );
   requireArg(a.maxMinutes > 0, "maxMinutes", `expected minutes > 0, got ${a.maxMinutes}`);
   requireArg(
