@@ -47,8 +47,19 @@ export function formatFunnelTable(report: FunnelReport): string {
     num(m.impressionShare),
     num(m.deliveredShare),
   ]);
+  return textTable(headers, rows);
+}
+
+/**
+ * A plain-text table: the first column left-aligned, the others right-aligned, a dashed rule under
+ * the headers; no trailing blanks where a row's last cells are empty.
+ */
+export function textTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ");
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .join("  ")
+      .trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }

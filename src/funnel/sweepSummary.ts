@@ -5,6 +5,7 @@
  */
 import { type Interval, meanInterval } from "./interval.ts";
 import { LIFT_KEYS, MODEL_CG, type ModelLift } from "./modelFunnel.ts";
+import { textTable } from "./report.ts";
 import type { Surface } from "./surface.ts";
 import type { SweepRun } from "./sweep.ts";
 
@@ -73,13 +74,6 @@ function cell(iv: Interval | undefined, digits = 4): string {
     : `${fmt(iv.mean, digits)} [${fmt(iv.low, digits)}, ${fmt(iv.high, digits)}]`;
 }
 
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) =>
-    cells.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join("  ");
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
-
 /** The readable sweep report: one table per (surface, r), then the lift table per surface. */
 export function formatSweepTables(s: SweepSummary, grid: SweepGrid): string {
   const keys = sweepMetricKeys(grid.k);
@@ -98,7 +92,7 @@ export function formatSweepTables(s: SweepSummary, grid: SweepGrid): string {
       const byCg = s.summary[surface]?.[rKey(r)] ?? {};
       out.push(`\n${surface}, r = ${r}`);
       out.push(
-        table(
+        textTable(
           ["CG", ...heads],
           grid.cgs.map((cg) => [cg, ...keys.map((k) => cell(byCg[cg]?.[k]))]),
         ),
@@ -106,7 +100,7 @@ export function formatSweepTables(s: SweepSummary, grid: SweepGrid): string {
     }
     out.push(`\n${surface}: ${MODEL_CG.contextual} over ${MODEL_CG.baseline}`);
     out.push(
-      table(
+      textTable(
         ["r", "recall ratio", "relevance lift % (median)", "relevance lift % (mean)", "delivered ratio"],
         grid.rs.map((r) => {
           const l = s.lift[surface]?.[rKey(r)];
