@@ -25,7 +25,7 @@ import type { ModelFunnelArgs } from "./modelFunnel.ts";
 import { type ModelCgSpec, modelCandidateGenerator } from "./modelGenerator.ts";
 import { countEvents } from "./reference/popularity.ts";
 import { type ReferenceFunnelReport, runWorldFunnel } from "./referenceFunnel.ts";
-import { textTable } from "./report.ts";
+import { funnelRunSettings, textTable } from "./report.ts";
 import type { FunnelReport } from "./simulator.ts";
 import { defaultSurfaces, type Surface } from "./surface.ts";
 
@@ -53,6 +53,21 @@ export async function runCompetitionFunnel(
 export type CompetitionCgJson = Record<string, number | null>;
 
 const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** The per-CG keys of `competitionMetricsJson`, in its order (K the run's). */
+export function competitionMetricKeys(k: number): string[] {
+  return [
+    "candidates",
+    "candidates_exclusive",
+    "survival_to_impression",
+    "delivered",
+    "delivered_exclusive",
+    "delivered_share",
+    "delivered_share_exclusive",
+    `recall@${k}`,
+    `marginal_recall@${k}`,
+  ];
+}
 
 /** The per-CG competition figures of a report, keyed by CG name (definitions in the module comment). */
 export function competitionMetricsJson(report: FunnelReport): Record<string, CompetitionCgJson> {
@@ -111,15 +126,10 @@ export function competitionDocument(
 ) {
   const surfaces: Record<string, CompetitionSurfaceJson> = {};
   for (const [surface, report] of Object.entries(reports)) surfaces[surface] = competitionSurfaceJson(report);
-  const first = Object.values(reports)[0];
   return {
     protocol: "funnel-competition" as const,
     world,
-    k: first?.k,
-    slots: first?.slots,
-    noise: first?.noise,
-    seed: first?.seed,
-    utility: first?.utility,
+    ...funnelRunSettings(reports),
     cgs,
     surfaces,
   };

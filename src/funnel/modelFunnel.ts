@@ -18,7 +18,7 @@ import {
   type ReferenceFunnelReport,
   runReferenceFunnel,
 } from "./referenceFunnel.ts";
-import { type CgMetricsJson, funnelMetricsJson } from "./report.ts";
+import { type CgMetricsJson, funnelMetricsJson, funnelRunSettings } from "./report.ts";
 import { defaultSurfaces, type Surface } from "./surface.ts";
 
 /** CG names of the two models in every report. */
@@ -136,15 +136,10 @@ export function modelFunnelDocument(
       lift: modelLift(report),
     };
   }
-  const first = Object.values(reports)[0];
   return {
     protocol: "funnel",
     world,
-    k: first?.k,
-    slots: first?.slots,
-    noise: first?.noise,
-    seed: first?.seed,
-    utility: first?.utility,
+    ...funnelRunSettings(reports),
     models: { [MODEL_CG.contextual]: models.contextual, [MODEL_CG.baseline]: models.baseline },
     surfaces,
   };

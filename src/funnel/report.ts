@@ -3,6 +3,7 @@
  * names, `recall@K` keyed by the run's K, NaN as null) and the readable table it prints.
  */
 import type { CgMetrics } from "./metrics.ts";
+import type { ReferenceFunnelReport } from "./referenceFunnel.ts";
 import type { FunnelReport } from "./simulator.ts";
 
 /** One CG's metrics as written to JSON. */
@@ -62,4 +63,19 @@ export function textTable(headers: readonly string[], rows: readonly (readonly s
       .join("  ")
       .trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/**
+ * The settings shared by a run's surfaces (K, S, σ, seed, utility), read from the first report:
+ * the header of every funnel document.
+ */
+export function funnelRunSettings(reports: Readonly<Record<string, ReferenceFunnelReport | undefined>>) {
+  const first = Object.values(reports)[0];
+  return {
+    k: first?.k,
+    slots: first?.slots,
+    noise: first?.noise,
+    seed: first?.seed,
+    utility: first?.utility,
+  };
 }

@@ -39,6 +39,7 @@ import type { LoadedModel } from "../../model/artifact.ts";
 import { loadModelFor, sameNames, trainedContextK } from "../../model/loadFor.ts";
 import { createModelScorer } from "../../model/scorer.ts";
 import { readWorld } from "../../synth/read.ts";
+import type { World } from "../../synth/types.ts";
 import { trainedContextEncoder } from "../../train/contextEncoder.ts";
 import { addCgOption, parseCgOptions } from "../cgOption.ts";
 import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
@@ -377,6 +378,15 @@ function parseSurfaces(text: string | undefined): Surface[] | undefined {
   return list as Surface[];
 }
 
+/** `--protocol funnel` runs on a synthetic world (`--world DIR`, i.e. `--format jsonl`). */
+function requireWorld(opts: EvalOptions): void {
+  if (opts.format !== "jsonl") {
+    throw new CtxrecError("CTXREC_ERR_ARG", "--protocol funnel runs on a synthetic world: give --world DIR", {
+      param: "--world",
+    });
+  }
+}
+
 /** `--protocol funnel`. */
 async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
   if (opts.cg !== undefined) return runCompetitionProtocol(opts);
@@ -387,11 +397,7 @@ async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
       { param: opts.model === undefined ? "--model" : "--baseline" },
     );
   }
-  if (opts.format !== "jsonl") {
-    throw new CtxrecError("CTXREC_ERR_ARG", "--protocol funnel runs on a synthetic world: give --world DIR", {
-      param: "--world",
-    });
-  }
+  requireWorld(opts);
   const { args, stop } = parseDataOptions(opts);
   const ds = await loadDataset(args).finally(stop);
   const ctx = await loadModelFor(opts.model, ds, "--model");
@@ -421,23 +427,17 @@ async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
       { param: "--model" },
     );
   }
-  const world = await readWorld(args.path);
-  const started = performance.now();
-  const bar = progressBar("funnel", "requests");
-  const reports = await runModelFunnel(
-    world,
-    ds,
-    {
-      contextual: {
-        model: ctx.model,
-        contextK: trainedContextK(ctx, opts.model),
-        version: ctx.manifest.version,
-      },
-      baseline: { model: base.model, version: base.manifest.version },
+  const pair = {
+    contextual: {
+      model: ctx.model,
+      contextK: trainedContextK(ctx, opts.model),
+      version: ctx.manifest.version,
     },
-    { ...funnelRunArgs(opts), onProgress: (done, total) => bar.update(done, total) },
-  ).finally(() => bar.stop());
-  const seconds = (performance.now() - started) / 1000;
+    baseline: { model: base.model, version: base.manifest.version },
+  };
+  const { reports, seconds } = await timedFunnel(args.path, (world, onProgress) =>
+    runModelFunnel(world, ds, pair, { ...funnelRunArgs(opts), onProgress }),
+  );
   const doc = modelFunnelDocument(reports, args.path, {
     contextual: modelName(ctx.manifest),
     baseline: modelName(base.manifest),
@@ -457,6 +457,18 @@ async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
 function formatLift(l: ModelLift): string {
   const f = (x: number | null, d: number) => (x === null ? "—" : x.toFixed(d));
   return `${MODEL_CG.contextual} over ${MODEL_CG.baseline}: recall ×${f(l.recall_ratio, 3)}, relevance ${f(l.relevance_lift_pct, 1)}% (median) / ${f(l.relevance_mean_lift_pct, 1)}% (mean), delivered ×${f(l.delivered_ratio, 3)}`;
+}
+
+/** Reads the world at `dir` and runs `run` on it under a progress bar; the seconds it ran. */
+async function timedFunnel<T>(
+  dir: string,
+  run: (world: World, onProgress: (done: number, total: number) => void) => Promise<T>,
+): Promise<{ reports: T; seconds: number }> {
+  const world = await readWorld(dir);
+  const started = performance.now();
+  const bar = progressBar("funnel", "requests");
+  const reports = await run(world, (done, total) => bar.update(done, total)).finally(() => bar.stop());
+  return { reports, seconds: (performance.now() - started) / 1000 };
 }
 
 /** The funnel's settings, as `--protocol funnel` parses them for either form. */
@@ -485,29 +497,20 @@ async function runCompetitionProtocol(opts: EvalOptions): Promise<void> {
       );
     }
   }
-  if (opts.format !== "jsonl") {
-    throw new CtxrecError("CTXREC_ERR_ARG", "--protocol funnel runs on a synthetic world: give --world DIR", {
-      param: "--world",
-    });
-  }
+  requireWorld(opts);
   const specs = parseCgOptions(opts.cg);
   const runArgs = funnelRunArgs(opts);
   const { args, stop } = parseDataOptions(opts);
   const ds = await loadDataset(args).finally(stop);
   const cgs = await loadCgs(specs, ds);
-  const world = await readWorld(args.path);
-  const started = performance.now();
-  const bar = progressBar("funnel", "requests");
-  const reports = await runCompetitionFunnel(
-    world,
-    ds,
-    cgs.map((c) => c.spec),
-    { ...runArgs, onProgress: (done, total) => bar.update(done, total) },
-  ).finally(() => {
-    bar.stop();
-    disposeCgs(cgs);
-  });
-  const seconds = (performance.now() - started) / 1000;
+  const { reports, seconds } = await timedFunnel(args.path, (world, onProgress) =>
+    runCompetitionFunnel(
+      world,
+      ds,
+      cgs.map((c) => c.spec),
+      { ...runArgs, onProgress },
+    ),
+  ).finally(() => disposeCgs(cgs));
   for (const [surface, report] of Object.entries(reports)) {
     process.stdout.write(
       `[${surface}] competition: ${cgs.map((c) => c.spec.name).join(" vs ")}; ${formatFunnelSettings(report, args.path, seconds)}${formatCompetitionTable(report)}\n`,
