@@ -47,6 +47,7 @@ export * from "./eval/staleContext.ts";
 export { formatDuration, type PairedGain, pairedGain, STALE_FIGURES } from "./eval/staleResult.ts";
 // Funnel simulator (src/funnel): the CG contract a model plugs into, the reference CGs, the simulator.
 // Funnel protocol with trained models (issue #6): model CGs, the Search surface, the r × seed sweep.
+// Competing pools (issue #14 part 4): trained CGs only, pools merged, per-CG exclusive credit and marginal recall.
 export type {
   CandidateGenerator,
   CandidateRequest,
@@ -59,6 +60,16 @@ export type {
 } from "./funnel/candidateGenerator.ts";
 export { perRequestGenerator, toCandidateRequest } from "./funnel/candidateGenerator.ts";
 export { type Catalog as FunnelCatalog, compileCatalog, isEligible } from "./funnel/catalog.ts";
+export {
+  type CompetitionSurfaceJson,
+  type CompetitorInfo,
+  competitionDocument,
+  competitionMetricKeys,
+  competitionMetricsJson,
+  formatCompetitionTable,
+  runCompetitionFunnel,
+} from "./funnel/competition.ts";
+export { type CgFolder, checkCgNames, type LoadedCg, loadCg, loadCgs } from "./funnel/competitors.ts";
 export { checkCandidateGenerator } from "./funnel/contract.ts";
 export { type Interval, meanInterval } from "./funnel/interval.ts";
 export type { CgMetrics } from "./funnel/metrics.ts";
@@ -73,7 +84,14 @@ export {
   modelLift,
   runModelFunnel,
 } from "./funnel/modelFunnel.ts";
-export { createModelGenerator, type ModelGeneratorArgs, requestBatch } from "./funnel/modelGenerator.ts";
+export {
+  createModelGenerator,
+  type ModelCgSpec,
+  type ModelGeneratorArgs,
+  modelCandidateGenerator,
+  requestBatch,
+} from "./funnel/modelGenerator.ts";
+export { creditImpressions, exclusiveCounts, mergePools, type Pools, targetHits } from "./funnel/pools.ts";
 export { createContextOnlyGenerator } from "./funnel/reference/contextOnly.ts";
 export { createOracleGenerator } from "./funnel/reference/oracle.ts";
 export { countEvents, createPopularityGenerator } from "./funnel/reference/popularity.ts";
@@ -83,6 +101,7 @@ export {
   type ReferenceFunnelArgs,
   type ReferenceFunnelReport,
   runReferenceFunnel,
+  runWorldFunnel,
 } from "./funnel/referenceFunnel.ts";
 export { formatFunnelTable, funnelMetricsJson } from "./funnel/report.ts";
 export {
@@ -99,6 +118,11 @@ export {
   runFunnelSweep,
   type SweepRun,
 } from "./funnel/sweep.ts";
+export {
+  formatCompetitionSweepTables,
+  type SweepCompetitionSummary,
+  summarizeCompetition,
+} from "./funnel/sweepCompetition.ts";
 export { formatSweepTables, type SweepGrid, summarizeSweep, sweepMetricKeys } from "./funnel/sweepSummary.ts";
 export { type UtilityArgs, UtilityModel } from "./funnel/utility.ts";
 // Vector index (src/index): inner-product top-K (exact reference, HNSW), eligibility filters, artifact, hot swap.

@@ -14,6 +14,7 @@
  *   requests: r0 (u0, subject i0, next i1); r1 (u1, subject i5, next i3)
  */
 import type { World } from "../synth/types.ts";
+import type { CandidateGenerator, ScoredItem } from "./candidateGenerator.ts";
 
 export function handWorld(): World {
   return {
@@ -79,5 +80,14 @@ export function handWorld(): World {
       ["r0", { id: "r0", intent: "c0", intentFromLongTerm: true, nextFromIntent: true }],
       ["r1", { id: "r1", intent: "c3", intentFromLongTerm: true, nextFromIntent: false }],
     ]),
+  };
+}
+
+/** A CG that answers from a fixed table: request id → item ids, best first (for hand-computed tests). */
+export function fixedGenerator(name: string, table: Record<string, string[]>): CandidateGenerator {
+  return {
+    name,
+    retrieveMany: async (requests) =>
+      requests.map((r) => (table[r.id] ?? []).map((item, j): ScoredItem => ({ item, score: -j }))),
   };
 }

@@ -16,8 +16,9 @@ describe("impression attribution", () => {
 describe("CgAccumulator", () => {
   it("turns sums into recall, relevance median and survival shares", () => {
     const a = new CgAccumulator("cg", 3);
-    a.add(true, [0.9, 0.1, 0.5], 1, 0.5);
-    a.add(false, [0.2], 0, 0);
+    const none = { exclusiveCandidates: 0, exclusiveDelivered: 0, marginalHit: false };
+    a.add({ hit: true, relevance: [0.9, 0.1, 0.5], delivered: 1, credit: 0.5, ...none });
+    a.add({ hit: false, relevance: [0.2], delivered: 0, credit: 0, ...none, exclusiveCandidates: 1 });
     // recall 1/2; relevance {.9,.1,.5,.2} → median (.2+.5)/2 = .35, mean 1.7/4 = .425;
     // delivered 1 of 4 candidates; impression share .5 of 4 impressions = .125.
     const m = a.finish(4);
@@ -27,5 +28,7 @@ describe("CgAccumulator", () => {
     expect(m.deliveredShare).toBe(0.25);
     expect(m.impressionShare).toBe(0.125);
     expect(m.candidates).toBe(4);
+    expect(m.exclusiveCandidates).toBe(1);
+    expect(m.marginalRecallAtK).toBe(0);
   });
 });

@@ -3,7 +3,8 @@
  *
  * Attribution: an impression whose item was retrieved by m CGs credits each of them 1/m, so the
  * impression shares of all CGs sum to 1. "Delivered" is counted without splitting: a CG's candidate
- * reaches an impression if its item is shown, whoever else also retrieved it.
+ * reaches an impression if its item is shown, whoever else also retrieved it. The exclusive counts
+ * and the marginal recall follow the pool rules of `pools.ts`.
  */
 import { median } from "./stats.ts";
 
@@ -28,6 +29,30 @@ export interface CgMetrics {
   delivered: number;
   /** Impressions attributed (fractional). */
   impressions: number;
+  /** Candidates that no other CG returned for the same request (`pools.ts`). */
+  exclusiveCandidates: number;
+  /** Impressions whose item no other CG returned. */
+  exclusiveDelivered: number;
+  /** recall(all pools) − recall(all pools but this CG): share of requests whose target only it retrieved. */
+  marginalRecallAtK: number;
+}
+
+/** What one request adds to a CG's sums. */
+export interface RequestOutcome {
+  /** The held-out target is among the CG's candidates. */
+  hit: boolean;
+  /** Cosine of each candidate to the request's context `[≤K]`. */
+  relevance: readonly number[];
+  /** Candidates of the CG that were shown. */
+  delivered: number;
+  /** The CG's fractional impression credit. */
+  credit: number;
+  /** Candidates no other CG returned. */
+  exclusiveCandidates: number;
+  /** Shown candidates no other CG returned. */
+  exclusiveDelivered: number;
+  /** The target was retrieved by this CG alone. */
+  marginalHit: boolean;
 }
 
 /**
@@ -50,6 +75,9 @@ export class CgAccumulator {
   candidates = 0;
   delivered = 0;
   impressions = 0;
+  exclusiveCandidates = 0;
+  exclusiveDelivered = 0;
+  marginalHits = 0;
   private readonly relevance: number[] = [];
 
   constructor(
@@ -57,17 +85,17 @@ export class CgAccumulator {
     readonly k: number,
   ) {}
 
-  /**
-   * Adds one request: whether the target was retrieved, the cosine of each candidate to the subject
-   * `[≤K]`, how many candidates were shown, and the CG's fractional impression credit.
-   */
-  add(hit: boolean, relevance: readonly number[], delivered: number, credit: number): void {
+  /** Adds one request's outcome for this CG. */
+  add(o: RequestOutcome): void {
     this.requests++;
-    if (hit) this.hits++;
-    this.candidates += relevance.length;
-    for (const r of relevance) this.relevance.push(r);
-    this.delivered += delivered;
-    this.impressions += credit;
+    if (o.hit) this.hits++;
+    this.candidates += o.relevance.length;
+    for (const r of o.relevance) this.relevance.push(r);
+    this.delivered += o.delivered;
+    this.impressions += o.credit;
+    this.exclusiveCandidates += o.exclusiveCandidates;
+    this.exclusiveDelivered += o.exclusiveDelivered;
+    if (o.marginalHit) this.marginalHits++;
   }
 
   /** The CG's metrics, given the total number of impressions of the run. */
@@ -86,6 +114,9 @@ export class CgAccumulator {
       candidates: this.candidates,
       delivered: this.delivered,
       impressions: this.impressions,
+      exclusiveCandidates: this.exclusiveCandidates,
+      exclusiveDelivered: this.exclusiveDelivered,
+      marginalRecallAtK: this.requests > 0 ? this.marginalHits / this.requests : Number.NaN,
     };
   }
 }

@@ -7,21 +7,19 @@
 import { CtxrecError } from "../core/errors.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import type { CtxrecModel } from "../model/model.ts";
-import { createModelScorer } from "../model/scorer.ts";
 import { readWorldEvents } from "../synth/read.ts";
 import type { World } from "../synth/types.ts";
-import { trainedContextEncoder } from "../train/contextEncoder.ts";
 import { compileCatalog } from "./catalog.ts";
 import { ratio } from "./interval.ts";
-import { createModelGenerator } from "./modelGenerator.ts";
+import { modelCandidateGenerator } from "./modelGenerator.ts";
 import { countEvents } from "./reference/popularity.ts";
 import {
   type ReferenceFunnelArgs,
   type ReferenceFunnelReport,
   runReferenceFunnel,
 } from "./referenceFunnel.ts";
-import { type CgMetricsJson, funnelMetricsJson } from "./report.ts";
-import type { Surface } from "./surface.ts";
+import { type CgMetricsJson, funnelMetricsJson, funnelRunSettings } from "./report.ts";
+import { defaultSurfaces, type Surface } from "./surface.ts";
 
 /** CG names of the two models in every report. */
 export const MODEL_CG = { contextual: "ctxrec", baseline: "ctxrec-baseline" } as const;
@@ -102,26 +100,10 @@ export async function runModelFunnel(
   const cat = compileCatalog(world);
   const eventCounts = args.eventCounts ?? (await countEvents(readWorldEvents(world.dir)));
   const cgs = [
-    createModelGenerator({
-      name: MODEL_CG.contextual,
-      scorer: createModelScorer(pair.contextual.model, MODEL_CG.contextual, {
-        context: trainedContextEncoder(pair.contextual.contextK),
-      }),
-      ds,
-      cat,
-      modelVersion: pair.contextual.version,
-      maxLen: pair.contextual.model.config.encoder.maxLen,
-    }),
-    createModelGenerator({
-      name: MODEL_CG.baseline,
-      scorer: createModelScorer(pair.baseline.model, MODEL_CG.baseline),
-      ds,
-      cat,
-      modelVersion: pair.baseline.version,
-      maxLen: pair.baseline.model.config.encoder.maxLen,
-    }),
+    modelCandidateGenerator({ name: MODEL_CG.contextual, ...pair.contextual }, ds, cat),
+    modelCandidateGenerator({ name: MODEL_CG.baseline, ...pair.baseline }, ds, cat),
   ];
-  const surfaces = args.surfaces ?? (world.search !== undefined ? ["related", "search"] : ["related"]);
+  const surfaces = args.surfaces ?? defaultSurfaces(world);
   const out: Partial<Record<Surface, ReferenceFunnelReport>> = {};
   for (const surface of surfaces) {
     out[surface] = await runReferenceFunnel(world, { ...args, eventCounts, extraGenerators: cgs, surface });
@@ -154,15 +136,10 @@ export function modelFunnelDocument(
       lift: modelLift(report),
     };
   }
-  const first = Object.values(reports)[0];
   return {
     protocol: "funnel",
     world,
-    k: first?.k,
-    slots: first?.slots,
-    noise: first?.noise,
-    seed: first?.seed,
-    utility: first?.utility,
+    ...funnelRunSettings(reports),
     models: { [MODEL_CG.contextual]: models.contextual, [MODEL_CG.baseline]: models.baseline },
     surfaces,
   };

@@ -15,12 +15,15 @@
  * reach the model (test: modelGenerator.test.ts records everything the scorer receives).
  * Shapes: B requests, H history events of a batch, C context categories of a batch, N items, d width.
  */
-import { CtxrecError } from "../core/errors.ts";
+import { CtxrecError, requireArg } from "../core/errors.ts";
 import { ageBucket, type CompiledDataset } from "../data/dataset.ts";
 import { DEMOGRAPHIC_FIELDS, type DemographicField } from "../data/schema.ts";
 import type { CategoryContext, EmbeddingScorer, HistoryBatch } from "../eval/scorer.ts";
 import { Eligibility } from "../index/eligibility.ts";
 import { ExactIndex } from "../index/exact.ts";
+import type { CtxrecModel } from "../model/model.ts";
+import { createModelScorer } from "../model/scorer.ts";
+import { trainedContextEncoder } from "../train/contextEncoder.ts";
 import type { CandidateGenerator, CandidateRequest, ScoredItem } from "./candidateGenerator.ts";
 import { type Catalog, isEligible } from "./catalog.ts";
 
@@ -252,4 +255,46 @@ export function createModelGenerator(args: ModelGeneratorArgs): CandidateGenerat
       });
     },
   };
+}
+
+/** A trained model to run as a CG, with or without a context layer. */
+export interface ModelCgSpec {
+  /** CG name in reports. */
+  name: string;
+  model: CtxrecModel;
+  /** The pseudo-context k the model was trained with (its context rule); needed with a context layer. */
+  contextK?: number;
+  /** Model version for the index manifest. */
+  version?: string;
+}
+
+/**
+ * The CG of a trained model on the world of `ds` and `cat`: a model with a context layer reads the
+ * request's context through its trained top-k rule; one without ignores the context.
+ */
+export function modelCandidateGenerator(
+  m: ModelCgSpec,
+  ds: CompiledDataset,
+  cat: Catalog,
+): CandidateGenerator {
+  let scorer: EmbeddingScorer;
+  if (m.model.context !== undefined) {
+    const k = m.contextK;
+    requireArg(
+      k !== undefined,
+      `CG ${m.name}`,
+      "a model with a context layer needs the pseudo-context k it was trained with",
+    );
+    scorer = createModelScorer(m.model, m.name, { context: trainedContextEncoder(k) });
+  } else {
+    scorer = createModelScorer(m.model, m.name);
+  }
+  return createModelGenerator({
+    name: m.name,
+    scorer,
+    ds,
+    cat,
+    modelVersion: m.version,
+    maxLen: m.model.config.encoder.maxLen,
+  });
 }

@@ -15,6 +15,9 @@ const metrics = (name: string, recall: number): CgMetrics => ({
   candidates: 200,
   delivered: 2,
   impressions: 1.5,
+  exclusiveCandidates: 100,
+  exclusiveDelivered: 1,
+  marginalRecallAtK: recall / 2,
 });
 const report: FunnelReport = {
   k: 50,
@@ -23,6 +26,7 @@ const report: FunnelReport = {
   seed: 1,
   requests: 4,
   impressions: 12,
+  pool: { candidates: 300, recallAtK: 0.5 },
   metrics: [metrics("random", 0.25), metrics("empty", Number.NaN)],
 };
 

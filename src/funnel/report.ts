@@ -3,6 +3,7 @@
  * names, `recall@K` keyed by the run's K, NaN as null) and the readable table it prints.
  */
 import type { CgMetrics } from "./metrics.ts";
+import type { ReferenceFunnelReport } from "./referenceFunnel.ts";
 import type { FunnelReport } from "./simulator.ts";
 
 /** One CG's metrics as written to JSON. */
@@ -47,8 +48,34 @@ export function formatFunnelTable(report: FunnelReport): string {
     num(m.impressionShare),
     num(m.deliveredShare),
   ]);
+  return textTable(headers, rows);
+}
+
+/**
+ * A plain-text table: the first column left-aligned, the others right-aligned, a dashed rule under
+ * the headers; no trailing blanks where a row's last cells are empty.
+ */
+export function textTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ");
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .join("  ")
+      .trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/**
+ * The settings shared by a run's surfaces (K, S, σ, seed, utility), read from the first report:
+ * the header of every funnel document.
+ */
+export function funnelRunSettings(reports: Readonly<Record<string, ReferenceFunnelReport | undefined>>) {
+  const first = Object.values(reports)[0];
+  return {
+    k: first?.k,
+    slots: first?.slots,
+    noise: first?.noise,
+    seed: first?.seed,
+    utility: first?.utility,
+  };
 }

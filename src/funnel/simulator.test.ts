@@ -1,18 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { CandidateGenerator, ScoredItem } from "./candidateGenerator.ts";
+import type { CandidateGenerator } from "./candidateGenerator.ts";
 import { compileCatalog } from "./catalog.ts";
-import { handWorld } from "./fixture.ts";
+import { fixedGenerator, handWorld } from "./fixture.ts";
 import { simulateFunnel } from "./simulator.ts";
 import { UtilityModel } from "./utility.ts";
 
-/** A CG that answers from a fixed table: request id → item ids. */
-function fixed(name: string, table: Record<string, string[]>): CandidateGenerator {
-  return {
-    name,
-    retrieveMany: async (requests) =>
-      requests.map((r) => (table[r.id] ?? []).map((item, j): ScoredItem => ({ item, score: -j }))),
-  };
-}
+const fixed = fixedGenerator;
 
 describe("simulateFunnel", () => {
   const world = handWorld();

@@ -14,7 +14,8 @@ import {
   toCandidateRequest,
 } from "./candidateGenerator.ts";
 import { type Catalog, isEligible } from "./catalog.ts";
-import { attributeImpressions, CgAccumulator, type CgMetrics } from "./metrics.ts";
+import { CgAccumulator, type CgMetrics } from "./metrics.ts";
+import { creditImpressions, exclusiveCounts, mergePools, targetHits } from "./pools.ts";
 import { resolveContext } from "./requestContext.ts";
 import type { UtilityModel } from "./utility.ts";
 
@@ -44,6 +45,8 @@ export interface FunnelReport {
   requests: number;
   /** Impressions filled in total (≤ S · requests). */
   impressions: number;
+  /** The merged pool (`pools.ts`): its items summed over requests, and the share of requests it hits. */
+  pool: { candidates: number; recallAtK: number };
   /** One entry per CG, in the order the CGs were given. */
   metrics: CgMetrics[];
 }
@@ -84,6 +87,8 @@ export async function simulateFunnel(
   const users = new Map(world.users.map((u) => [u.id, u]));
   const acc = cgs.map((g) => new CgAccumulator(g.name, k));
   let impressions = 0;
+  let poolCandidates = 0;
+  let poolHits = 0;
   const total = world.requests.length;
   for (let start = 0; start < total; start += batchSize) {
     const batch = world.requests.slice(start, start + batchSize);
@@ -102,19 +107,13 @@ export async function simulateFunnel(
       const context = resolveContext(cat, request, `search.jsonl:${line}`);
       const subject = context.subject;
       const perCg = cgs.map((g, gi) => candidateIndices(cat, g.name, lists[gi]?.[b], k, request.id));
-      // Union of the CGs' candidates: item index → the CGs that retrieved it.
-      const retrievers = new Map<number, number[]>();
-      perCg.forEach((items, gi) => {
-        for (const i of items) {
-          const r = retrievers.get(i);
-          if (r) r.push(gi);
-          else retrievers.set(i, [gi]);
-        }
-      });
+      // The ranker sees the merged pool: the union of the CGs' candidates, each item once (pools.ts).
+      const merged = mergePools(perCg);
+      poolCandidates += merged.size;
       const u = utility.forContext(request.user, context.vec);
       const country = users.get(request.user)?.country;
       const entries: AuctionEntry[] = [];
-      for (const i of retrievers.keys()) {
+      for (const i of merged.keys()) {
         const z = noise > 0 ? rankerNoise(seed, request.id, cat.itemIds[i]) : 0;
         entries.push({
           item: i,
@@ -126,17 +125,20 @@ export async function simulateFunnel(
       }
       const winners = runAuction(entries, slots).map((pos) => entries[pos].item);
       impressions += winners.length;
-      const shown = new Set(winners);
-      const credit = attributeImpressions(
-        winners.map((w) => retrievers.get(w) ?? []),
-        cgs.length,
-      );
-      const target = cat.itemIndex.get(request.next.item);
+      const credit = creditImpressions(winners, merged, cgs.length);
+      const exclusive = exclusiveCounts(merged, cgs.length);
+      const hits = targetHits(merged, cat.itemIndex.get(request.next.item), cgs.length);
+      if (hits.pool) poolHits++;
       perCg.forEach((items, gi) => {
-        const relevance = items.map((i) => u.sim(i));
-        let delivered = 0;
-        for (const i of items) if (shown.has(i)) delivered++;
-        acc[gi].add(target !== undefined && items.includes(target), relevance, delivered, credit[gi]);
+        acc[gi].add({
+          hit: hits.own[gi] === 1,
+          relevance: items.map((i) => u.sim(i)),
+          delivered: credit.delivered[gi],
+          credit: credit.shared[gi],
+          exclusiveCandidates: exclusive[gi],
+          exclusiveDelivered: credit.exclusive[gi],
+          marginalHit: hits.marginal[gi] === 1,
+        });
       });
     });
     args.onProgress?.(Math.min(start + batchSize, total), total);
@@ -148,6 +150,7 @@ export async function simulateFunnel(
     seed,
     requests: total,
     impressions,
+    pool: { candidates: poolCandidates, recallAtK: total > 0 ? poolHits / total : Number.NaN },
     metrics: acc.map((a) => a.finish(impressions)),
   };
 }

@@ -37,3 +37,8 @@ export function surfaceRequests(
 ): readonly FunnelRequest[] {
   return surface === "related" ? world.requests : searchFunnelRequests(world);
 }
+
+/** The surfaces a world offers by default: Related-Items, and Search when it has search.jsonl. */
+export function defaultSurfaces(world: Pick<World, "search">): Surface[] {
+  return world.search !== undefined ? ["related", "search"] : ["related"];
+}

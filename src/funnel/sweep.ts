@@ -23,10 +23,19 @@ import type { ParamOverrides } from "../synth/params.ts";
 import { readWorld } from "../synth/read.ts";
 import { resolveTrainArgs, type TrainArgs, type TrainArgsOverrides } from "../train/trainArgs.ts";
 import { train } from "../train/trainer.ts";
-import { type ModelLift, type ModelPair, modelLift, runModelFunnel } from "./modelFunnel.ts";
+import type { CompetitionSurfaceJson } from "./competition.ts";
+import { type CgFolder, disposeCgs, type LoadedCg } from "./competitors.ts";
+import { MODEL_CG, type ModelLift, type ModelPair, modelLift, runModelFunnel } from "./modelFunnel.ts";
 import { funnelMetricsJson } from "./report.ts";
 import type { FunnelArgs } from "./simulator.ts";
 import type { Surface } from "./surface.ts";
+import {
+  checkSweepCompetitors,
+  loadSeedCompetitors,
+  runSweepCompetition,
+  type SweepCompetitionSummary,
+  summarizeCompetition,
+} from "./sweepCompetition.ts";
 import { type SweepSummary, summarizeSweep } from "./sweepSummary.ts";
 
 export interface FunnelSweepArgs {
@@ -48,6 +57,12 @@ export interface FunnelSweepArgs {
   funnel?: Pick<FunnelArgs, "k" | "slots" | "noise" | "batchSize">;
   /** Simulate the Search surface too. Default true. */
   search?: boolean;
+  /**
+   * Trained CGs to compete against the seed's contextual model ("ctxrec") in a second funnel per
+   * (seed, r) with only those pools (`sweepCompetition.ts`): DIR is a model folder or one per seed
+   * (`DIR/seed<s>`). Default: none (no competition runs, no `competition` in the result).
+   */
+  competitors?: readonly CgFolder[];
   /** Progress messages (one line each: world, training, funnel). */
   onStage?: (message: string) => void;
 }
@@ -70,6 +85,8 @@ export interface SweepRun {
   logsHash: string;
   models: { contextual: TrainedInfo; baseline: TrainedInfo };
   surfaces: Partial<Record<Surface, { metrics: ReturnType<typeof funnelMetricsJson>; lift: ModelLift }>>;
+  /** With competitors: per surface the competition's pool and per-CG figures. */
+  competition?: Partial<Record<Surface, CompetitionSurfaceJson>>;
 }
 
 export interface FunnelSweepResult {
@@ -89,6 +106,8 @@ export interface FunnelSweepResult {
   runs: SweepRun[];
   summary: SweepSummary["summary"];
   lift: SweepSummary["lift"];
+  /** With competitors: the competition's figures per (surface, r, CG), over the seeds. */
+  competition?: SweepCompetitionSummary;
   seconds: number;
 }
 
@@ -154,8 +173,11 @@ export async function runFunnelSweep(args: FunnelSweepArgs): Promise<FunnelSweep
   let slots = 0;
   let noise = 0;
   const surfaces: Surface[] = args.search === false ? ["related"] : ["related", "search"];
+  const competitors = args.competitors ?? [];
+  // Every competitor folder is checked before the first training, not an hour into the sweep.
+  if (competitors.length > 0) checkSweepCompetitors(competitors, args.seeds);
   for (const seed of args.seeds) {
-    let trained: { hash: string; pair: ModelPair; info: SweepRun["models"] } | undefined;
+    let trained: { hash: string; pair: ModelPair; info: SweepRun["models"]; rivals: LoadedCg[] } | undefined;
     for (const r of args.rs) {
       const worldDir = path.join(args.outDir, "worlds", `seed${seed}-r${r}`);
       args.onStage?.(`seed ${seed}, r ${r}: generating the world`);
@@ -170,13 +192,16 @@ export async function runFunnelSweep(args: FunnelSweepArgs): Promise<FunnelSweep
       const hash = logsHash(worldDir);
       const ds = await loadDataset({ format: "jsonl", path: worldDir });
       if (trained?.hash !== hash) {
+        if (trained !== undefined) disposeCgs(trained.rivals);
+        // Loaded (and checked against this world) before the training they would otherwise follow.
+        const rivals = await loadSeedCompetitors(competitors, seed, ds);
         const t = await trainPair(
           ds,
           seed,
           args,
           path.join(args.outDir, "models", `seed${seed}-${hash.slice(0, 12)}`),
         );
-        trained = { hash, ...t };
+        trained = { hash, ...t, rivals };
       }
       args.onStage?.(`seed ${seed}, r ${r}: funnel`);
       const world = await readWorld(worldDir);
@@ -189,8 +214,17 @@ export async function runFunnelSweep(args: FunnelSweepArgs): Promise<FunnelSweep
         cgs = report.metrics.map((m) => m.name);
         ({ k, slots, noise } = report);
       }
+      if (competitors.length > 0) {
+        args.onStage?.(`seed ${seed}, r ${r}: competition`);
+        run.competition = await runSweepCompetition(world, ds, trained.pair.contextual, trained.rivals, {
+          ...args.funnel,
+          seed,
+          surfaces,
+        });
+      }
       runs.push(run);
     }
+    if (trained !== undefined) disposeCgs(trained.rivals);
   }
   const { summary, lift } = summarizeSweep(runs, { rs: args.rs, seeds: args.seeds, surfaces, cgs, k });
   return {
@@ -214,6 +248,14 @@ export async function runFunnelSweep(args: FunnelSweepArgs): Promise<FunnelSweep
     runs,
     summary,
     lift,
+    ...(competitors.length > 0
+      ? {
+          competition: summarizeCompetition(runs, { rs: args.rs, seeds: args.seeds, surfaces, k }, [
+            MODEL_CG.contextual,
+            ...competitors.map((c) => c.name),
+          ]),
+        }
+      : {}),
     seconds: (performance.now() - started) / 1000,
   };
 }

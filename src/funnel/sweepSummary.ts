@@ -5,6 +5,7 @@
  */
 import { type Interval, meanInterval } from "./interval.ts";
 import { LIFT_KEYS, MODEL_CG, type ModelLift } from "./modelFunnel.ts";
+import { textTable } from "./report.ts";
 import type { Surface } from "./surface.ts";
 import type { SweepRun } from "./sweep.ts";
 
@@ -38,6 +39,29 @@ export interface SweepSummary {
   lift: Record<string, Record<string, Record<keyof ModelLift, Interval>>>;
 }
 
+/** Per-CG metric tables of one (surface, r), one per seed (undefined: the run is missing). */
+export type PerSeedMetrics = readonly (
+  | Readonly<Record<string, Readonly<Record<string, number | null>>>>
+  | undefined
+)[];
+
+/**
+ * `[cg][key]` → mean and 95% t interval over the seeds of `perSeed[seed][cg][key]`; a CG or key a
+ * seed lacks counts as missing for that seed (null in `values`).
+ */
+export function summarizeBySeed(
+  perSeed: PerSeedMetrics,
+  cgs: readonly string[],
+  keys: readonly string[],
+): Record<string, Record<string, Interval>> {
+  const byCg: Record<string, Record<string, Interval>> = {};
+  for (const cg of cgs) {
+    byCg[cg] = {};
+    for (const key of keys) byCg[cg][key] = meanInterval(perSeed.map((x) => x?.[cg]?.[key] ?? null));
+  }
+  return byCg;
+}
+
 /** Summarises the runs; every (surface, r, CG, metric) gets an entry, null-valued where no run had it. */
 export function summarizeSweep(runs: readonly SweepRun[], grid: SweepGrid): SweepSummary {
   const summary: SweepSummary["summary"] = {};
@@ -48,14 +72,11 @@ export function summarizeSweep(runs: readonly SweepRun[], grid: SweepGrid): Swee
     lift[s] = {};
     for (const r of grid.rs) {
       const perSeed = grid.seeds.map((seed) => find(seed, r)?.surfaces[s]);
-      const byCg: Record<string, Record<string, Interval>> = {};
-      for (const cg of grid.cgs) {
-        byCg[cg] = {};
-        for (const key of sweepMetricKeys(grid.k)) {
-          byCg[cg][key] = meanInterval(perSeed.map((x) => x?.metrics[cg]?.[key] ?? null));
-        }
-      }
-      summary[s][rKey(r)] = byCg;
+      summary[s][rKey(r)] = summarizeBySeed(
+        perSeed.map((x) => x?.metrics),
+        grid.cgs,
+        sweepMetricKeys(grid.k),
+      );
       const l = {} as Record<keyof ModelLift, Interval>;
       for (const key of LIFT_KEYS) l[key] = meanInterval(perSeed.map((x) => x?.lift[key] ?? null));
       lift[s][rKey(r)] = l;
@@ -66,18 +87,11 @@ export function summarizeSweep(runs: readonly SweepRun[], grid: SweepGrid): Swee
 
 const fmt = (x: number | null, digits = 4) => (x === null ? "—" : x.toFixed(digits));
 /** "0.1234 [0.1000, 0.1500]" (the interval only with ≥ 2 seeds). */
-function cell(iv: Interval | undefined, digits = 4): string {
+export function cell(iv: Interval | undefined, digits = 4): string {
   if (iv === undefined || iv.mean === null) return "—";
   return iv.low === null
     ? fmt(iv.mean, digits)
     : `${fmt(iv.mean, digits)} [${fmt(iv.low, digits)}, ${fmt(iv.high, digits)}]`;
-}
-
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) =>
-    cells.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join("  ");
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
 /** The readable sweep report: one table per (surface, r), then the lift table per surface. */
@@ -98,7 +112,7 @@ export function formatSweepTables(s: SweepSummary, grid: SweepGrid): string {
       const byCg = s.summary[surface]?.[rKey(r)] ?? {};
       out.push(`\n${surface}, r = ${r}`);
       out.push(
-        table(
+        textTable(
           ["CG", ...heads],
           grid.cgs.map((cg) => [cg, ...keys.map((k) => cell(byCg[cg]?.[k]))]),
         ),
@@ -106,7 +120,7 @@ export function formatSweepTables(s: SweepSummary, grid: SweepGrid): string {
     }
     out.push(`\n${surface}: ${MODEL_CG.contextual} over ${MODEL_CG.baseline}`);
     out.push(
-      table(
+      textTable(
         ["r", "recall ratio", "relevance lift % (median)", "relevance lift % (mean)", "delivered ratio"],
         grid.rs.map((r) => {
           const l = s.lift[surface]?.[rKey(r)];

@@ -3,8 +3,10 @@
  * process. Synthetic world → train the contextual model and the baseline (ONNX exports) → encode
  * every user into the embedded feature store → build the HNSW item index → evaluate (`loo` for both
  * models, `stale-context` on the world's real timestamps, the funnel with both models as CGs) →
- * the HTML report over those results (src/report) → `demo.json` with the stage timings and where
- * everything is, and the `ctxrec serve` command.
+ * with competitors (`DemoArgs.competitors`, `--cg`) the contextual model against them in a
+ * competition funnel (src/funnel/competition.ts: the Shopping CG of issue #14 part 3 goes here once
+ * it exists) → the HTML report over those results (src/report) → `demo.json` with the stage
+ * timings and where everything is, and the `ctxrec serve` command.
  *
  * Safe re-runs: everything is written into a staging folder beside `outDir` and swapped in at the
  * end (the old folder is removed only after the new one is complete); an existing `outDir` that is
@@ -17,14 +19,27 @@ import { CtxrecError, requireArg } from "../core/errors.ts";
 import { loadDataset } from "../data/load.ts";
 import { initEngine } from "../engine/backend.ts";
 import type { StaleSetting } from "../eval/staleContext.ts";
-import type { ModelPair } from "../funnel/modelFunnel.ts";
+import {
+  type CgFolder,
+  checkCgNames,
+  disposeCgs,
+  type LoadedCg,
+  loadCgs,
+  requireModelFolder,
+} from "../funnel/competitors.ts";
+import { MODEL_CG, type ModelPair } from "../funnel/modelFunnel.ts";
 import { type CtxrecModel, disposeModel } from "../model/model.ts";
 import { loadRunInputs } from "../report/discover.ts";
 import { buildReport } from "../report/report.ts";
 import { generateWorld } from "../synth/generate.ts";
 import { readWorld } from "../synth/read.ts";
 import { writeAtomically } from "../synth/writer.ts";
-import { evaluateFunnelPair, evaluateLooPair, evaluateStalePair } from "./evaluateStages.ts";
+import {
+  evaluateCompetition,
+  evaluateFunnelPair,
+  evaluateLooPair,
+  evaluateStalePair,
+} from "./evaluateStages.ts";
 import { buildIndexFile, encodeToStore } from "./offlineStages.ts";
 import { createStageRunner, type StageHooks, type StageTiming } from "./stages.ts";
 import { describeTraining, type TrainedModel, trainModel } from "./trainModel.ts";
@@ -41,6 +56,12 @@ export interface DemoArgs {
   maxMinutes?: number;
   /** Maximum epochs per model (default 200: the budget ends training). */
   epochs?: number;
+  /**
+   * Trained CGs (model folders trained on this demo's world: same preset and seed) to compete
+   * against the contextual model in an extra stage, "eval competition", written to
+   * competition.json. The Shopping CG (issue #14 part 3) is meant to be one of them. Default none.
+   */
+  competitors?: readonly CgFolder[];
 }
 
 /**
@@ -73,6 +94,9 @@ export const DEMO_FILES = {
   record: "demo.json",
 } as const;
 
+/** Written only when the demo runs competitors (`DemoArgs.competitors`). */
+export const DEMO_COMPETITION_FILE = "competition.json";
+
 /** The record written to `demo.json` (and returned). */
 export interface DemoRecord {
   demo: "ctxrec";
@@ -85,7 +109,7 @@ export interface DemoRecord {
   seconds: number;
   stages: StageTiming[];
   /** Absolute path of each file of DEMO_FILES (the store as its `file:` URL). */
-  files: Record<keyof typeof DEMO_FILES, string>;
+  files: Record<keyof typeof DEMO_FILES, string> & { competition?: string };
   models: Record<
     "contextual" | "baseline",
     { version: string; epochs: number; stopReason: string; trainMinutes: number }
@@ -136,9 +160,14 @@ export async function runDemo(args: DemoArgs, hooks: StageHooks = {}): Promise<D
   const serveCommand = `npx ctxrec serve --model ${final.contextualModel} --index ${final.index} --store ${final.store} --port 8080`;
 
   const trained: CtxrecModel[] = [];
+  const competitors = args.competitors ?? [];
+  // Labels and folders first: a typo fails before the world is generated.
+  checkCgNames(competitors, [MODEL_CG.contextual, MODEL_CG.baseline]);
+  for (const c of competitors) requireModelFolder(c.dir, c.name);
+  const rivals: LoadedCg[] = [];
   return writeAtomically(outDir, true, async (dir) => {
     const at = (k: keyof typeof DEMO_FILES) => path.join(dir, DEMO_FILES[k]);
-    const stages = createStageRunner(STAGES, hooks);
+    const stages = createStageRunner(STAGES + (competitors.length > 0 ? 1 : 0), hooks);
 
     await stages.run("world", "users", async (progress) => {
       const m = await generateWorld({
@@ -155,6 +184,8 @@ export async function runDemo(args: DemoArgs, hooks: StageHooks = {}): Promise<D
     });
     const ds = await loadDataset({ format: "jsonl", path: at("world") });
     await initEngine();
+    // Competitors are checked against the world now, before minutes of training.
+    rivals.push(...(await loadCgs(competitors, ds, [MODEL_CG.contextual, MODEL_CG.baseline])));
 
     const trainOne = (contextual: boolean, minutes: number) =>
       stages.run(contextual ? "train contextual" : "train baseline", "s of budget", async (progress) => {
@@ -236,6 +267,32 @@ export async function runDemo(args: DemoArgs, hooks: StageHooks = {}): Promise<D
       };
     });
 
+    const competition =
+      competitors.length === 0
+        ? undefined
+        : await stages.run("eval competition", "requests", async (progress) => {
+            const world = await readWorld(at("world"));
+            const file = path.join(dir, DEMO_COMPETITION_FILE);
+            const r = await evaluateCompetition(
+              world,
+              ds,
+              pair.contextual,
+              rivals,
+              seed,
+              file,
+              progress,
+              final.world,
+            );
+            const m = r.surfaces.related?.metrics ?? {};
+            const f = (x: number | null | undefined) => (x == null ? "—" : x.toFixed(3));
+            return {
+              value: r,
+              summary: `Related-Items, delivered share (marginal recall): ${Object.entries(m)
+                .map(([cg, x]) => `${cg} ${f(x.delivered_share)} (${f(x[`marginal_recall@${r.k}`])})`)
+                .join(", ")}`,
+            };
+          });
+
     await stages.run("report", "sections", async () => {
       // Built from the staging folder's results, but named after the folder they will live in.
       const built = await buildReport(loadRunInputs([dir]), { title: "ctxrec demo", runs: [outDir] });
@@ -278,10 +335,19 @@ export async function runDemo(args: DemoArgs, hooks: StageHooks = {}): Promise<D
       },
       serveCommand,
     };
+    if (competition !== undefined) {
+      record.files.competition = path.join(outDir, DEMO_COMPETITION_FILE);
+      for (const [cg, m] of Object.entries(competition.surfaces.related?.metrics ?? {})) {
+        record.headline[`competition/related/${cg}/delivered_share`] = m.delivered_share ?? null;
+        record.headline[`competition/related/${cg}/marginal_recall`] =
+          m[`marginal_recall@${competition.k}`] ?? null;
+      }
+    }
     writeJsonAtomic(at("record"), record);
     return record;
   }).finally(() => {
     // The library form must not leave the two models' tensors behind (the CLI exits anyway).
     for (const m of trained) disposeModel(m);
+    disposeCgs(rivals);
   });
 }

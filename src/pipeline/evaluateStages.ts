@@ -1,7 +1,8 @@
 /**
  * The evaluation stages of a pipeline on a synthetic world, with the trained models in memory:
  * `loo` for both models, `stale-context` (the world has real timestamps, so time cut-offs), and the
- * funnel with both models as candidate generators. Each writes the JSON document the matching
+ * funnel with both models as candidate generators, and with competitors the competition funnel
+ * (src/funnel/competition.ts). Each writes the JSON document the matching
  * `ctxrec eval --protocol … --json` writes, so `ctxrec report` reads them alike.
  */
 import { writeJsonAtomic } from "../core/atomicFile.ts";
@@ -14,6 +15,8 @@ import {
   type StaleSetting,
   writeStaleJson,
 } from "../eval/staleContext.ts";
+import { competitionDocument, runCompetitionFunnel } from "../funnel/competition.ts";
+import type { LoadedCg } from "../funnel/competitors.ts";
 import {
   type FunnelSurfaces,
   MODEL_CG,
@@ -95,4 +98,35 @@ export async function evaluateFunnelPair(
   });
   writeJsonAtomic(file, doc);
   return doc.surfaces;
+}
+
+/**
+ * The competition funnel (src/funnel/competition.ts): the contextual model ("ctxrec") against the
+ * loaded competitors, only their pools, on every surface of `world`; writes the document
+ * `ctxrec eval --protocol funnel --cg … --json` writes and returns it.
+ */
+export async function evaluateCompetition(
+  world: World,
+  ds: CompiledDataset,
+  contextual: ModelPair["contextual"],
+  rivals: readonly LoadedCg[],
+  seed: number,
+  file: string,
+  progress: StageProgress = () => {},
+  worldName = world.dir,
+): Promise<ReturnType<typeof competitionDocument>> {
+  const reports = await runCompetitionFunnel(
+    world,
+    ds,
+    [{ name: MODEL_CG.contextual, ...contextual }, ...rivals.map((r) => r.spec)],
+    { seed, onProgress: acrossPasses(progress) },
+  );
+  const doc = competitionDocument(reports, worldName, {
+    [MODEL_CG.contextual]: { version: contextual.version, contextual: true },
+    ...Object.fromEntries(
+      rivals.map((r) => [r.spec.name, { dir: r.dir, version: r.version, contextual: r.contextual }]),
+    ),
+  });
+  writeJsonAtomic(file, doc);
+  return doc;
 }

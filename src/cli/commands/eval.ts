@@ -14,7 +14,6 @@ import { writeJsonAtomic } from "../../core/atomicFile.ts";
 import { CtxrecError } from "../../core/errors.ts";
 import type { CompiledDataset } from "../../data/dataset.ts";
 import { loadDataset } from "../../data/load.ts";
-import { initEngine } from "../../engine/backend.ts";
 import { createCooccurrenceScorer, createPopularityScorer } from "../../eval/baselines.ts";
 import { evaluateLoo } from "../../eval/loo.ts";
 import { formatEvalTable, type LooTarget, writeEvalJson } from "../../eval/result.ts";
@@ -27,17 +26,26 @@ import {
   type StaleSetting,
   writeStaleJson,
 } from "../../eval/staleContext.ts";
+import {
+  competitionDocument,
+  formatCompetitionTable,
+  runCompetitionFunnel,
+} from "../../funnel/competition.ts";
+import { disposeCgs, loadCgs } from "../../funnel/competitors.ts";
 import { MODEL_CG, type ModelLift, modelFunnelDocument, runModelFunnel } from "../../funnel/modelFunnel.ts";
 import { FUNNEL_DEFAULTS } from "../../funnel/simulator.ts";
 import { SURFACES, type Surface } from "../../funnel/surface.ts";
-import { type LoadedModel, loadModel } from "../../model/artifact.ts";
+import type { LoadedModel } from "../../model/artifact.ts";
+import { loadModelFor, sameNames, trainedContextK } from "../../model/loadFor.ts";
 import { createModelScorer } from "../../model/scorer.ts";
 import { readWorld } from "../../synth/read.ts";
+import type { World } from "../../synth/types.ts";
 import { trainedContextEncoder } from "../../train/contextEncoder.ts";
+import { addCgOption, parseCgOptions } from "../cgOption.ts";
 import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
 import { toNumber, toOptionalNumber } from "../numbers.ts";
 import { progressBar } from "../progress.ts";
-import { formatFunnelSummary } from "./funnel.ts";
+import { formatFunnelSettings, formatFunnelSummary } from "./funnel.ts";
 
 /** Reference scorers `--baseline` can name. */
 export const EVAL_BASELINES = ["popularity", "cooccurrence"] as const;
@@ -63,6 +71,8 @@ interface EvalOptions extends DataOptionValues {
   noise?: string;
   seed?: string;
   surface?: string;
+  /** funnel: the competition's CGs, `name=DIR` each. */
+  cg?: string[];
 }
 
 export function registerEvalCommand(program: Command): void {
@@ -115,12 +125,16 @@ export function registerEvalCommand(program: Command): void {
     .option(
       "--surface <list>",
       "funnel: related, search or related,search (default: both when the world has search.jsonl)",
-    )
-    .action(async (opts: EvalOptions) => {
-      if (opts.protocol === "stale-context") await runStaleContext(opts);
-      else if (opts.protocol === "funnel") await runFunnelProtocol(opts);
-      else await runLoo(opts);
-    });
+    );
+  addCgOption(
+    cmd,
+    "funnel: a trained CG of a competition, repeatable (any model folder; the name labels its rows): only these CGs feed the ranker, their pools merged; replaces --model/--baseline",
+  );
+  cmd.action(async (opts: EvalOptions) => {
+    if (opts.protocol === "stale-context") await runStaleContext(opts);
+    else if (opts.protocol === "funnel") await runFunnelProtocol(opts);
+    else await runLoo(opts);
+  });
   // `--world DIR` stands for `--format jsonl --path DIR` (set while parsing, before the check for
   // the mandatory data options).
   cmd.on("option:world", (dir: string) => {
@@ -193,25 +207,6 @@ function modelName(manifest: LoadedModel["manifest"]): string {
   return `${tag}@${manifest.version.slice(0, 12)}`;
 }
 
-const sameNames = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && a.every((n, i) => n === b[i]);
-
-/** Loads a model folder, refusing data whose item ids differ from the model's. */
-export async function loadModelFor(dir: string, ds: CompiledDataset, flag: string): Promise<LoadedModel> {
-  await initEngine();
-  const loaded = loadModel(dir);
-  const { manifest, vocabs } = loaded;
-  const names = ds.itemVocab.names;
-  if (!sameNames(vocabs.items, names)) {
-    throw new CtxrecError(
-      "CTXREC_ERR_DATA_UNKNOWN_ID",
-      `the model was trained on ${vocabs.items.length - 1} items and this data set has ${names.length - 1} with other ids or order; evaluate on the data the model was trained on (${manifest.data.path})`,
-      { param: flag },
-    );
-  }
-  return loaded;
-}
-
 /** Seconds of a duration like "24h", "30m", "7d", "90s" or "3600" (seconds). */
 export function parseDuration(text: string, flag: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(text);
@@ -275,20 +270,6 @@ export function staleSettings(
   return defaultStaleSettings(ds);
 }
 
-/** The pseudo-context k the model was trained with (`training.args.pseudoContext.k` of its manifest). */
-function trainedK(loaded: LoadedModel, dir: string): number {
-  const args = loaded.manifest.training.args as { pseudoContext?: { k?: unknown } } | undefined;
-  const k = args?.pseudoContext?.k;
-  if (!(typeof k === "number" && Number.isInteger(k) && k >= 1)) {
-    throw new CtxrecError(
-      "CTXREC_ERR_ARG",
-      `the model's manifest has no training.args.pseudoContext.k (got ${JSON.stringify(k)}), so the context rule it was trained with is unknown; use a folder written by ctxrec train`,
-      { file: `${dir}/manifest.json`, field: "training.args.pseudoContext.k" },
-    );
-  }
-  return k;
-}
-
 /** `--protocol stale-context`. */
 async function runStaleContext(opts: EvalOptions): Promise<void> {
   refuseFunnelFlags(opts, "stale-context");
@@ -334,7 +315,7 @@ async function runStaleContext(opts: EvalOptions): Promise<void> {
       { param: "--model" },
     );
   }
-  const k = trainedK(ctx, opts.model);
+  const k = trainedContextK(ctx, opts.model);
   const scorers = {
     contextual: createModelScorer(ctx.model, modelName(ctx.manifest), { context: trainedContextEncoder(k) }),
     baseline: createModelScorer(base.model, modelName(base.manifest)),
@@ -365,6 +346,7 @@ function refuseFunnelFlags(opts: EvalOptions, protocol: string): void {
     ["--noise", opts.noise],
     ["--seed", opts.seed],
     ["--surface", opts.surface],
+    ["--cg", opts.cg?.join(" ")],
   ] as const) {
     if (v !== undefined) {
       throw new CtxrecError("CTXREC_ERR_ARG", `${flag} belongs to --protocol funnel, not ${protocol}`, {
@@ -396,8 +378,18 @@ function parseSurfaces(text: string | undefined): Surface[] | undefined {
   return list as Surface[];
 }
 
+/** `--protocol funnel` runs on a synthetic world (`--world DIR`, i.e. `--format jsonl`). */
+function requireWorld(opts: EvalOptions): void {
+  if (opts.format !== "jsonl") {
+    throw new CtxrecError("CTXREC_ERR_ARG", "--protocol funnel runs on a synthetic world: give --world DIR", {
+      param: "--world",
+    });
+  }
+}
+
 /** `--protocol funnel`. */
 async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
+  if (opts.cg !== undefined) return runCompetitionProtocol(opts);
   if (opts.model === undefined || opts.baseline === undefined) {
     throw new CtxrecError(
       "CTXREC_ERR_ARG",
@@ -405,11 +397,7 @@ async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
       { param: opts.model === undefined ? "--model" : "--baseline" },
     );
   }
-  if (opts.format !== "jsonl") {
-    throw new CtxrecError("CTXREC_ERR_ARG", "--protocol funnel runs on a synthetic world: give --world DIR", {
-      param: "--world",
-    });
-  }
+  requireWorld(opts);
   const { args, stop } = parseDataOptions(opts);
   const ds = await loadDataset(args).finally(stop);
   const ctx = await loadModelFor(opts.model, ds, "--model");
@@ -439,27 +427,17 @@ async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
       { param: "--model" },
     );
   }
-  const world = await readWorld(args.path);
-  const started = performance.now();
-  const bar = progressBar("funnel", "requests");
-  const reports = await runModelFunnel(
-    world,
-    ds,
-    {
-      contextual: { model: ctx.model, contextK: trainedK(ctx, opts.model), version: ctx.manifest.version },
-      baseline: { model: base.model, version: base.manifest.version },
+  const pair = {
+    contextual: {
+      model: ctx.model,
+      contextK: trainedContextK(ctx, opts.model),
+      version: ctx.manifest.version,
     },
-    {
-      k: toOptionalNumber(opts.k, "--k"),
-      slots: toOptionalNumber(opts.slots, "--slots"),
-      noise: toOptionalNumber(opts.noise, "--noise"),
-      seed: toOptionalNumber(opts.seed, "--seed"),
-      batchSize: toNumber(opts.batchSize, "--batch-size"),
-      surfaces: parseSurfaces(opts.surface),
-      onProgress: (done, total) => bar.update(done, total),
-    },
-  ).finally(() => bar.stop());
-  const seconds = (performance.now() - started) / 1000;
+    baseline: { model: base.model, version: base.manifest.version },
+  };
+  const { reports, seconds } = await timedFunnel(args.path, (world, onProgress) =>
+    runModelFunnel(world, ds, pair, { ...funnelRunArgs(opts), onProgress }),
+  );
   const doc = modelFunnelDocument(reports, args.path, {
     contextual: modelName(ctx.manifest),
     baseline: modelName(base.manifest),
@@ -479,4 +457,70 @@ async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
 function formatLift(l: ModelLift): string {
   const f = (x: number | null, d: number) => (x === null ? "—" : x.toFixed(d));
   return `${MODEL_CG.contextual} over ${MODEL_CG.baseline}: recall ×${f(l.recall_ratio, 3)}, relevance ${f(l.relevance_lift_pct, 1)}% (median) / ${f(l.relevance_mean_lift_pct, 1)}% (mean), delivered ×${f(l.delivered_ratio, 3)}`;
+}
+
+/** Reads the world at `dir` and runs `run` on it under a progress bar; the seconds it ran. */
+async function timedFunnel<T>(
+  dir: string,
+  run: (world: World, onProgress: (done: number, total: number) => void) => Promise<T>,
+): Promise<{ reports: T; seconds: number }> {
+  const world = await readWorld(dir);
+  const started = performance.now();
+  const bar = progressBar("funnel", "requests");
+  const reports = await run(world, (done, total) => bar.update(done, total)).finally(() => bar.stop());
+  return { reports, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The funnel's settings, as `--protocol funnel` parses them for either form. */
+function funnelRunArgs(opts: EvalOptions) {
+  return {
+    k: toOptionalNumber(opts.k, "--k"),
+    slots: toOptionalNumber(opts.slots, "--slots"),
+    noise: toOptionalNumber(opts.noise, "--noise"),
+    seed: toOptionalNumber(opts.seed, "--seed"),
+    batchSize: toNumber(opts.batchSize, "--batch-size"),
+    surfaces: parseSurfaces(opts.surface),
+  };
+}
+
+/** `--protocol funnel --cg name=DIR …`: only the named CGs compete (src/funnel/competition.ts). */
+async function runCompetitionProtocol(opts: EvalOptions): Promise<void> {
+  for (const [flag, v] of [
+    ["--model", opts.model],
+    ["--baseline", opts.baseline],
+  ] as const) {
+    if (v !== undefined) {
+      throw new CtxrecError(
+        "CTXREC_ERR_ARG",
+        `${flag} does not go with --cg: in a competition every CG is a --cg name=DIR (e.g. --cg ctxrec=${v})`,
+        { param: flag },
+      );
+    }
+  }
+  requireWorld(opts);
+  const specs = parseCgOptions(opts.cg);
+  const runArgs = funnelRunArgs(opts);
+  const { args, stop } = parseDataOptions(opts);
+  const ds = await loadDataset(args).finally(stop);
+  const cgs = await loadCgs(specs, ds);
+  const { reports, seconds } = await timedFunnel(args.path, (world, onProgress) =>
+    runCompetitionFunnel(
+      world,
+      ds,
+      cgs.map((c) => c.spec),
+      { ...runArgs, onProgress },
+    ),
+  ).finally(() => disposeCgs(cgs));
+  for (const [surface, report] of Object.entries(reports)) {
+    process.stdout.write(
+      `[${surface}] competition: ${cgs.map((c) => c.spec.name).join(" vs ")}; ${formatFunnelSettings(report, args.path, seconds)}${formatCompetitionTable(report)}\n`,
+    );
+  }
+  if (opts.json !== undefined) {
+    const info = Object.fromEntries(
+      cgs.map((c) => [c.spec.name, { dir: c.dir, version: c.version, contextual: c.contextual }]),
+    );
+    writeJsonAtomic(opts.json, competitionDocument(reports, args.path, info));
+    process.stdout.write(`wrote ${opts.json}\n`);
+  }
 }

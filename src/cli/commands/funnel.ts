@@ -67,12 +67,16 @@ export function registerFunnelCommand(program: Command): void {
 
 /** The run's settings line followed by the per-CG table. */
 export function formatFunnelSummary(report: ReferenceFunnelReport, world: string, seconds: number): string {
+  return `funnel: ${formatFunnelSettings(report, world, seconds)}${formatFunnelTable(report)}\n`;
+}
+
+/** The run's settings: "WORLD: n requests, K, S, σ, seed, λ, β, γ; m impressions in t s" and a newline. */
+export function formatFunnelSettings(report: ReferenceFunnelReport, world: string, seconds: number): string {
   const u = report.utility;
   return (
-    `funnel: ${world}: ${formatCount(report.requests)} requests, K ${report.k}, S ${report.slots}, ` +
+    `${world}: ${formatCount(report.requests)} requests, K ${report.k}, S ${report.slots}, ` +
     `σ ${report.noise}, seed ${report.seed}, λ ${u.contextWeight}, β ${u.familySmoothing}, γ ${u.popularityExponent}; ` +
-    `${formatCount(report.impressions)} impressions in ${seconds.toFixed(1)} s\n` +
-    `${formatFunnelTable(report)}\n`
+    `${formatCount(report.impressions)} impressions in ${seconds.toFixed(1)} s\n`
   );
 }
 

@@ -9,8 +9,10 @@ import type { Command } from "commander";
 import { writeJsonAtomic } from "../../core/atomicFile.ts";
 import { CtxrecError } from "../../core/errors.ts";
 import { runFunnelSweep } from "../../funnel/sweep.ts";
+import { formatCompetitionSweepTables } from "../../funnel/sweepCompetition.ts";
 import { formatSweepTables } from "../../funnel/sweepSummary.ts";
 import { PRESET_NAMES } from "../../synth/params.ts";
+import { addCgOption, parseCgOptions } from "../cgOption.ts";
 import {
   addContextTrainingOptions,
   type ContextTrainingOptionValues,
@@ -36,6 +38,7 @@ interface SweepOptions extends ContextTrainingOptionValues {
   q?: string;
   search: boolean;
   json?: string;
+  cg?: string[];
 }
 
 /** "0,0.5,1" → [0, 0.5, 1]; throws naming the flag on an empty or non-numeric list. */
@@ -54,7 +57,7 @@ function numberList(text: string, flag: string): number[] {
 }
 
 export function registerFunnelSweepCommand(program: Command): void {
-  addContextTrainingOptions(program.command("funnel-sweep"))
+  const cmd = addContextTrainingOptions(program.command("funnel-sweep"))
     .description(
       "funnel protocol over context strengths r and seeds: trains the contextual model and the baseline per world, reports means with 95% intervals",
     )
@@ -76,45 +79,54 @@ export function registerFunnelSweepCommand(program: Command): void {
     .option("--slots <n>", "impression slots per request (default 10)")
     .option("--noise <x>", "ranker's log-normal error σ (default 0.1)")
     .option("--no-search", "Related-Items only (no Search surface)")
-    .option("--json <file>", "where to write the result (default OUT/sweep.json)")
-    .action(async (opts: SweepOptions) => {
-      const rs = numberList(opts.r, "--r");
-      const seeds = numberList(opts.seeds, "--seeds");
-      const num = (v: string | undefined, flag: string) => toOptionalNumber(v, flag);
-      const drop = <T extends object>(x: T) =>
-        Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
-      const dim = num(opts.dim, "--dim");
-      const result = await runFunnelSweep({
-        rs,
-        seeds,
-        preset: opts.preset,
-        outDir: opts.out,
-        worldOverrides: drop({ q: num(opts.q, "--q") }),
-        model: {
-          encoder: drop({ dim, blocks: num(opts.blocks, "--blocks"), maxLen: num(opts.maxLen, "--max-len") }),
-          context: { ...contextModelOverrides(opts), ...drop({ dim }) },
-        },
-        train: {
-          ...contextTrainOverrides(opts),
-          ...drop({
-            maxMinutes: toNumber(opts.maxMinutes, "--max-minutes"),
-            epochs: toNumber(opts.epochs, "--epochs"),
-            uniformNegatives: num(opts.negatives, "--negatives"),
-          }),
-        },
-        funnel: drop({
-          k: num(opts.k, "--k"),
-          slots: num(opts.slots, "--slots"),
-          noise: num(opts.noise, "--noise"),
+    .option("--json <file>", "where to write the result (default OUT/sweep.json)");
+  addCgOption(
+    cmd,
+    "a trained CG to compete against the seed's contextual model (ctxrec) in a funnel of only their pools, repeatable: a model folder, or one per seed as DIR/seed<s>",
+  );
+  cmd.action(async (opts: SweepOptions) => {
+    const rs = numberList(opts.r, "--r");
+    const seeds = numberList(opts.seeds, "--seeds");
+    const competitors = parseCgOptions(opts.cg);
+    const num = (v: string | undefined, flag: string) => toOptionalNumber(v, flag);
+    const drop = <T extends object>(x: T) =>
+      Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
+    const dim = num(opts.dim, "--dim");
+    const result = await runFunnelSweep({
+      rs,
+      seeds,
+      preset: opts.preset,
+      outDir: opts.out,
+      worldOverrides: drop({ q: num(opts.q, "--q") }),
+      model: {
+        encoder: drop({ dim, blocks: num(opts.blocks, "--blocks"), maxLen: num(opts.maxLen, "--max-len") }),
+        context: { ...contextModelOverrides(opts), ...drop({ dim }) },
+      },
+      train: {
+        ...contextTrainOverrides(opts),
+        ...drop({
+          maxMinutes: toNumber(opts.maxMinutes, "--max-minutes"),
+          epochs: toNumber(opts.epochs, "--epochs"),
+          uniformNegatives: num(opts.negatives, "--negatives"),
         }),
-        search: opts.search,
-        onStage: (m) => process.stderr.write(`${m}\n`),
-      });
-      process.stdout.write(formatSweepTables(result, result));
-      const file = opts.json ?? path.join(opts.out, "sweep.json");
-      writeJsonAtomic(file, result);
-      process.stdout.write(
-        `swept ${rs.length} r × ${seeds.length} seeds in ${(result.seconds / 60).toFixed(1)} min; wrote ${file}\n`,
-      );
+      },
+      funnel: drop({
+        k: num(opts.k, "--k"),
+        slots: num(opts.slots, "--slots"),
+        noise: num(opts.noise, "--noise"),
+      }),
+      search: opts.search,
+      competitors,
+      onStage: (m) => process.stderr.write(`${m}\n`),
     });
+    process.stdout.write(formatSweepTables(result, result));
+    if (result.competition !== undefined) {
+      process.stdout.write(formatCompetitionSweepTables(result.competition, result));
+    }
+    const file = opts.json ?? path.join(opts.out, "sweep.json");
+    writeJsonAtomic(file, result);
+    process.stdout.write(
+      `swept ${rs.length} r × ${seeds.length} seeds in ${(result.seconds / 60).toFixed(1)} min; wrote ${file}\n`,
+    );
+  });
 }
