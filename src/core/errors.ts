@@ -114,6 +114,15 @@ export function requireArg(condition: boolean, param: string, reason: string): a
   if (!condition) throw new CtxrecError("CTXREC_ERR_ARG", reason, { param });
 }
 
+/** Throws CTXREC_ERR_ARG naming `param` unless `value` is one of `choices`. */
+export function requireChoice(value: unknown, choices: readonly string[], param: string): void {
+  requireArg(
+    typeof value === "string" && choices.includes(value),
+    param,
+    `expected one of ${choices.join(", ")}, got ${String(value)}`,
+  );
+}
+
 /** Throws CTXREC_ERR_NUMERIC if any value is NaN or infinite, naming the first bad index. */
 export function requireFinite(values: ArrayLike<number>, param: string): void {
   for (let i = 0; i < values.length; i++) {

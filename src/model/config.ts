@@ -4,7 +4,7 @@
  * `resolveModelConfig` validates once at the edge (CLI, artifact load) so components receive a
  * complete, checked slice. Shapes: B batch, L history length, d width, C categories, N items.
  */
-import { requireArg } from "../core/errors.ts";
+import { requireArg, requireChoice } from "../core/errors.ts";
 
 /** Item tower `f(item) → R^d`, shared by the history and the retrieval side. */
 export interface ItemTowerArgs {
@@ -177,16 +177,8 @@ export function resolveModelConfig(over: ModelConfigOverrides = {}): ModelConfig
   }
   requireArg(e.dim % e.heads === 0, "encoder.heads", `width ${e.dim} is not divisible by ${e.heads} heads`);
   requireArg(isRate(e.dropout), "encoder.dropout", `expected a rate in [0, 1), got ${e.dropout}`);
-  requireArg(
-    (ENCODER_BLOCKS as readonly string[]).includes(e.block),
-    "encoder.block",
-    `expected one of ${ENCODER_BLOCKS.join(", ")}, got ${e.block}`,
-  );
-  requireArg(
-    (EMBEDDING_INITS as readonly string[]).includes(e.init),
-    "encoder.init",
-    `expected one of ${EMBEDDING_INITS.join(", ")}, got ${e.init}`,
-  );
+  requireChoice(e.block, ENCODER_BLOCKS, "encoder.block");
+  requireChoice(e.init, EMBEDDING_INITS, "encoder.init");
   requireArg(isPosInt(c.context.dim), "context.dim", `expected an integer ≥ 1, got ${c.context.dim}`);
   requireArg(
     isPosInt(c.context.demographicDim),
@@ -198,16 +190,8 @@ export function resolveModelConfig(over: ModelConfigOverrides = {}): ModelConfig
     "context.dropout",
     `expected a rate in [0, 1), got ${c.context.dropout}`,
   );
-  requireArg(
-    (CONTEXT_PROJECTIONS as readonly string[]).includes(c.context.projection),
-    "context.projection",
-    `expected one of ${CONTEXT_PROJECTIONS.join(", ")}, got ${c.context.projection}`,
-  );
-  requireArg(
-    (FUSIONS as readonly string[]).includes(c.fusion.kind),
-    "fusion.kind",
-    `expected one of ${FUSIONS.join(", ")}, got ${c.fusion.kind}`,
-  );
+  requireChoice(c.context.projection, CONTEXT_PROJECTIONS, "context.projection");
+  requireChoice(c.fusion.kind, FUSIONS, "fusion.kind");
   requireArg(isPosInt(c.fusion.hidden), "fusion.hidden", `expected an integer ≥ 1, got ${c.fusion.hidden}`);
   const tower = resolveTowerArgs(over.tower);
   return tower.kind === "mlp" ? c : { ...c, tower };
@@ -216,11 +200,7 @@ export function resolveModelConfig(over: ModelConfigOverrides = {}): ModelConfig
 /** Tower defaults + overrides, validated; cross-layer options without kind "dcnv2" are refused. */
 export function resolveTowerArgs(over: Partial<TowerArgs> = {}): TowerArgs {
   const t: TowerArgs = { ...TOWER_DEFAULTS, ...over };
-  requireArg(
-    (TOWERS as readonly string[]).includes(t.kind),
-    "tower.kind",
-    `expected one of ${TOWERS.join(", ")}, got ${t.kind}`,
-  );
+  requireChoice(t.kind, TOWERS, "tower.kind");
   requireArg(isPosInt(t.crossLayers), "tower.crossLayers", `expected an integer ≥ 1, got ${t.crossLayers}`);
   requireArg(
     Number.isInteger(t.crossRank) && t.crossRank >= 0,

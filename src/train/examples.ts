@@ -8,7 +8,7 @@
  * is 9, and padding everything to L = 50 would waste ≈5× compute.
  * Shapes: R training rows, B rows per batch.
  */
-import { requireArg } from "../core/errors.ts";
+import { requireArg, requireChoice } from "../core/errors.ts";
 import type { Rng } from "../core/rng.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import type { Split } from "../data/splits.ts";
@@ -104,11 +104,7 @@ export function epochBatches(
     `expected an integer ≥ 1, got ${batchSize}`,
   );
   requireArg(maxPositions >= 1, "maxPositions", `expected ≥ 1 position per batch, got ${maxPositions}`);
-  requireArg(
-    (BATCHINGS as readonly string[]).includes(batching),
-    "batching",
-    `expected one of ${BATCHINGS.join(", ")}, got ${batching}`,
-  );
+  requireChoice(batching, BATCHINGS, "batching");
   const R = rows.users.length;
   const positions = Int32Array.from({ length: R }, (_, r) => rows.ends[r] - rows.starts[r] - 1);
   const padded = (n: number, longest: number) => n * longest <= maxPositions;

@@ -2,7 +2,7 @@
  * Typed arguments of the trainer, with the documented defaults (docs/training.md) and validation
  * at the edge. Model architecture lives in `ModelConfig` (src/model/config.ts); this is the loop.
  */
-import { requireArg } from "../core/errors.ts";
+import { requireArg, requireChoice } from "../core/errors.ts";
 import { PSEUDO_CONTEXT_DEFAULTS, type PseudoContextArgs, resolvePseudoContextArgs } from "./context.ts";
 import { BATCHINGS, type Batching } from "./examples.ts";
 import { type LossChoice, resolveLossMode } from "./lossMode.ts";
@@ -161,16 +161,8 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
   ] as const) {
     requireArg(posInt(a[k]), k, `expected an integer ≥ 1, got ${a[k]}`);
   }
-  requireArg(
-    (BATCHINGS as readonly string[]).includes(a.batching),
-    "batching",
-    `expected one of ${BATCHINGS.join(", ")}, got ${a.batching}`,
-  );
-  requireArg(
-    (CONTEXT_SOURCES as readonly string[]).includes(a.contextSource),
-    "contextSource",
-    `expected one of ${CONTEXT_SOURCES.join(", ")}, got ${a.contextSource}`,
-  );
+  requireChoice(a.batching, BATCHINGS, "batching");
+  requireChoice(a.contextSource, CONTEXT_SOURCES, "contextSource");
   requireArg(a.maxMinutes > 0, "maxMinutes", `expected minutes > 0, got ${a.maxMinutes}`);
   requireArg(
     a.learningRate > 0 && a.learningRate < 1,
