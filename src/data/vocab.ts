@@ -6,6 +6,8 @@
 
 export const PAD = "<pad>";
 export const MISSING = "<missing>";
+/** First code of a real value in an optional field's vocabulary (after padding and missing). */
+export const FIRST_OPTIONAL_CODE = 2;
 
 /** Codes in order of first appearance; `names[code]` is the string id. */
 export class Vocab {

@@ -7,6 +7,7 @@
  * Shapes: B rows, Lb padded length, P = B·Lb slots, R real positions, U unique items, N items, d width.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { CtxrecError } from "../core/errors.ts";
 import { deriveSeed, Rng } from "../core/rng.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { DEMOGRAPHIC_FIELDS } from "../data/schema.ts";
@@ -24,6 +25,14 @@ import { sampledSoftmaxLoss } from "./loss.ts";
 import { inBatchCandidates, mixCandidates, sampleUniformIds, uniformCandidates } from "./lossCandidates.ts";
 import { fullSoftmaxRowLosses } from "./lossFull.ts";
 import { type LossMode, maxBatchPositions, resolveLossMode } from "./lossMode.ts";
+import {
+  advertiserCentroids,
+  advertiserLoss,
+  advertiserTargets,
+  retrievalWeights,
+  type TaskSetup,
+  taskSetup,
+} from "./multiTask.ts";
 import type { TrainArgs } from "./trainArgs.ts";
 
 /** What every step of a run reads (host data, no tensors): built once per stepper or replica. */
@@ -41,6 +50,8 @@ export interface StepSetup {
   freq: Float64Array;
   /** Σ freq, at least 1. */
   total: number;
+  /** The engagement auxiliary and the advertiser-level loss (multiTask.ts). */
+  tasks: TaskSetup;
 }
 
 /**
@@ -54,7 +65,16 @@ export function stepSetup(
   rows: TrainingRows = trainingRows(ds, leaveOneOut(ds.offsets), m.config.encoder.maxLen),
 ): StepSetup {
   const mode = resolveLossMode(args.loss, ds.itemVocab.size);
+  const tasks = taskSetup(ds, args);
+  if (tasks.advertisers !== undefined && mode !== "full") {
+    throw new CtxrecError(
+      "CTXREC_ERR_ARG",
+      "the advertiser-level loss needs the full softmax (its advertiser centroids read every item's embedding); use --loss full",
+      { param: "--advertiser-weight" },
+    );
+  }
   return {
+    tasks,
     m,
     ds,
     rows,
@@ -84,6 +104,10 @@ export interface StepInput {
   uniformIds: Int32Array;
   uniformLocal: Int32Array;
   context?: RowContext;
+  /** [R] weight of each position in the retrieval losses (engagement auxiliary); undefined = all 1. */
+  taskWeights?: Float32Array;
+  /** The advertiser-level loss's targets of the real positions (labels [R], −1 = none; weights [R]). */
+  advertiser?: { labels: Int32Array; weights: Float32Array };
   /** Under `contextSource` "stale-state": which state each slot's with-context loss reads. */
   stale?: StaleStates;
   /** [B] the rows' keys for this step (`rowKeys`): their dropout masks and pseudo-context. */
@@ -144,6 +168,7 @@ export function prepareStep(setup: StepSetup, batch: Int32Array, random: StepRan
   const real = new Int32Array(R);
   for (let j = 0, o = 0; j < P; j++) if (seq.mask[j] > 0) real[o++] = j;
   const positives = Int32Array.from(real, (j) => targets[j]);
+  const tasks = taskInputs(setup, batch, seq.len, real, positives);
   const stale =
     m.context !== undefined && args.contextSource === "stale-state"
       ? staleStates(seq, real, keys, args.maxStaleness)
@@ -167,6 +192,7 @@ export function prepareStep(setup: StepSetup, batch: Int32Array, random: StepRan
       uniformLocal: none,
       context,
       ...(stale === undefined ? {} : { stale }),
+      ...tasks,
       keys,
     };
   }
@@ -200,6 +226,7 @@ export function prepareStep(setup: StepSetup, batch: Int32Array, random: StepRan
   };
   if (context !== undefined) out.context = context;
   if (stale !== undefined) out.stale = stale;
+  Object.assign(out, tasks);
   return out;
 }
 
@@ -233,6 +260,29 @@ function stepContext(
     );
   }
   return { input, demographics };
+}
+
+/** The multi-task inputs of a step's real positions (slots `real` [R], `positives` [R]). */
+function taskInputs(
+  setup: StepSetup,
+  batch: Int32Array,
+  len: number,
+  real: Int32Array,
+  positives: Int32Array,
+): Pick<StepInput, "taskWeights" | "advertiser"> {
+  const { tasks, rows, ds } = setup;
+  if (tasks.engagementTypes.size === 0 && tasks.advertisers === undefined) return {};
+  // Slot (b, t) predicts event starts[b] + t + 1.
+  const types = Int32Array.from(
+    real,
+    (j) => ds.types[rows.starts[batch[Math.floor(j / len)]] + (j % len) + 1],
+  );
+  const out: Pick<StepInput, "taskWeights" | "advertiser"> = {};
+  const weights = retrievalWeights(types, tasks);
+  if (weights !== undefined) out.taskWeights = weights;
+  const advertiser = advertiserTargets(positives, types, tasks);
+  if (advertiser !== undefined) out.advertiser = advertiser;
+  return out;
 }
 
 /**
@@ -346,37 +396,44 @@ function sampledLoss(
  * `s.unique` [U, d]; dropout masks by the rows' keys.
  */
 export function stepLoss(setup: StepSetup, s: StepInput, idRows: tf.Tensor2D): tf.Scalar {
-  const { m, args, mode, freq, total } = setup;
+  const { m, args, mode, freq, total, tasks } = setup;
   const drop = new RowDropout(s.keys, m.config.encoder.maxLen);
   const reps = itemReps(m, s.unique, idRows);
   const h = sequenceStates(m, s.seq, reps, s.histLocal, drop);
   const exampleLoss = mode === "full" ? fullLoss(s, reps, args) : sampledLoss(m, s, reps, freq, total, args);
   const real = tf.tensor1d(s.real, "int32");
   const w = args.noContextWeight;
-  const lossOf = (ctx: StepInput["context"], isolated: boolean, states = h, weights?: Float32Array) =>
-    exampleLoss(
-      tf.gather(
-        fuseStates(m, isolated ? stopGradient(states) : states, ctx, drop, isolated),
-        real,
-      ) as tf.Tensor2D,
-      isolated,
-      weights,
-    );
-  if (s.context === undefined || w === 0)
-    return lossOf(s.context, false, staleView(h, s.stale), s.stale?.weights);
+  // The advertiser-level loss joins every loss that trains the tower (not an isolated one).
+  const centroids =
+    tasks.advertisers === undefined || s.advertiser === undefined
+      ? undefined
+      : advertiserCentroids(reps, tasks.advertisers);
+  const lossOf = (ctx: StepInput["context"], isolated: boolean, states = h, weights = s.taskWeights) => {
+    const u = tf.gather(
+      fuseStates(m, isolated ? stopGradient(states) : states, ctx, drop, isolated),
+      real,
+    ) as tf.Tensor2D;
+    const retrieval = exampleLoss(u, isolated, weights);
+    if (centroids === undefined || s.advertiser === undefined || isolated) return retrieval;
+    const adv = advertiserLoss(u, centroids, s.advertiser.labels, s.advertiser.weights, args.temperature);
+    return tf.add(retrieval, tf.mul(adv, tasks.advertiserWeight)) as tf.Scalar;
+  };
+  const stale = s.stale === undefined ? undefined : productOf(s.stale.weights, s.taskWeights);
+  if (s.context === undefined || w === 0) return lossOf(s.context, false, staleView(h, s.stale), stale);
   // Scope "context": the with-context loss reaches the context layer and the head's context rows
   // only; the encoder, the item tower and the shared head learn from the no-context loss.
-  const withContext = lossOf(
-    s.context,
-    args.contextLossScope === "context",
-    staleView(h, s.stale),
-    s.stale?.weights,
-  );
+  const withContext = lossOf(s.context, args.contextLossScope === "context", staleView(h, s.stale), stale);
   // The same encoding fused once more with NO context: every example also trains the path a
   // request without a subject item takes (loo, cold context), so the history is never left idle.
   const P = s.seq.B * s.seq.len;
   const without = lossOf({ input: noContext(P), demographics: s.context.demographics }, false);
   return tf.div(tf.add(withContext, tf.mul(without, w)), 1 + w) as tf.Scalar;
+}
+
+/** Element-wise product of two optional weight vectors [R] (undefined = all 1). */
+function productOf(a: Float32Array | undefined, b: Float32Array | undefined): Float32Array | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return Float32Array.from(a, (x, r) => x * b[r]);
 }
 
 /** The states `h` [B, Lb, d] as the with-context loss reads them: slot j reads `stale.from[j]`. */

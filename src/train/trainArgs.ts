@@ -101,6 +101,15 @@ export interface TrainArgs {
   /** Largest staleness (events) drawn under contextSource "stale-state" (default 4). */
   maxStaleness: number;
   /**
+   * Multi-task training (src/train/multiTask.ts; issue #14): event types whose positives are
+   * engagement examples, trained with `engagementWeight` (default 0.5) instead of 1 (default none:
+   * every positive is a conversion). Names as in the data's event-type vocabulary.
+   */
+  engagementTypes: string[];
+  engagementWeight: number;
+  /** Weight of the advertiser-level loss (a softmax over advertisers; default 0 = off). */
+  advertiserWeight: number;
+  /**
    * Threads that train (default 1 here: this thread; `ctxrec train` defaults to the machine's
    * cores). More: data-parallel over that many worker threads (src/train/parallelStepper.ts), each
    * computing the gradients of its share of every batch. Dropout and pseudo-context are keyed by
@@ -132,6 +141,9 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   contextLossScope: "context",
   contextSource: "positive",
   maxStaleness: 4,
+  engagementTypes: [],
+  engagementWeight: 0.5,
+  advertiserWeight: 0,
   threads: 1,
 };
 
@@ -163,6 +175,14 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
   }
   requireChoice(a.batching, BATCHINGS, "batching");
   requireChoice(a.contextSource, CONTEXT_SOURCES, "contextSource");
+  for (const k of ["engagementWeight", "advertiserWeight"] as const) {
+    requireArg(Number.isFinite(a[k]) && a[k] >= 0, k, `expected a finite weight ≥ 0, got ${a[k]}`);
+  }
+  requireArg(
+    Array.isArray(a.engagementTypes) && a.engagementTypes.every((t) => typeof t === "string" && t !== ""),
+    "engagementTypes",
+    "expected a list of event-type names",
+  );
   requireArg(a.maxMinutes > 0, "maxMinutes", `expected minutes > 0, got ${a.maxMinutes}`);
   requireArg(
     a.learningRate > 0 && a.learningRate < 1,

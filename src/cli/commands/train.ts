@@ -81,6 +81,9 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   lrDecay: string;
   lrPatience: string;
   threads: string;
+  engagementTypes?: string;
+  engagementWeight: string;
+  advertiserWeight: string;
   dim?: string;
   blocks?: string;
   heads?: string;
@@ -209,6 +212,20 @@ export function registerTrainCommand(program: Command): void {
       `threads that train (1 to ${MAX_THREADS}): above 1, data-parallel worker threads, each with its own copy of the dense weights and a share of every batch (rows keep their dropout and pseudo-context whatever the thread count: the same model up to float rounding under the full softmax; default: the machine's cores)`,
       String(defaultTrainThreads()),
     )
+    .option(
+      "--engagement-types <types>",
+      "comma-separated event types whose positives are engagement (auxiliary) examples; the others are conversions",
+    )
+    .option(
+      "--engagement-weight <w>",
+      "loss weight of an engagement positive (a conversion weighs 1)",
+      String(D.engagementWeight),
+    )
+    .option(
+      "--advertiser-weight <w>",
+      "weight of the advertiser-level loss, a softmax over advertisers (0 = off; needs the full softmax)",
+      String(D.advertiserWeight),
+    )
     .option("--dim <d>", `width d of items, encoder and context (default ${MODEL_DEFAULTS.encoder.dim})`)
     .option("--blocks <n>", `Transformer blocks (default ${MODEL_DEFAULTS.encoder.blocks})`)
     .option("--heads <n>", `attention heads (default ${MODEL_DEFAULTS.encoder.heads})`)
@@ -264,6 +281,12 @@ export function registerTrainCommand(program: Command): void {
         lrDecay: toNumber(opts.lrDecay, "--lr-decay"),
         lrPatience: toNumber(opts.lrPatience, "--lr-patience"),
         threads: intOption(opts.threads, "--threads", 1, MAX_THREADS),
+        engagementTypes: (opts.engagementTypes ?? "")
+          .split(",")
+          .map((t) => t.trim())
+          .filter((t) => t !== ""),
+        engagementWeight: toNumber(opts.engagementWeight, "--engagement-weight"),
+        advertiserWeight: toNumber(opts.advertiserWeight, "--advertiser-weight"),
         ...contextTrainOverrides(opts),
       });
       const { args: dataArgs, stop } = parseDataOptions(opts);
