@@ -7,7 +7,7 @@
  * replica; a killed replica is replaced and serves the swapped version; SIGTERM stops all with
  * exit 0; a bad --workers and a replica that cannot start are refused with the reason.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +21,7 @@ import {
 } from "../src/serve/testBundle.ts";
 import { pingRedis } from "../src/store/redisCommon.ts";
 import { parseStoreUrl, type RedisStoreUrl } from "../src/store/url.ts";
-import { ctxrec, repoRoot } from "./cli.ts";
+import { ctxrec, startServe } from "./cli.ts";
 
 let fx: ServeFixture;
 let v2: AlternateBundle;
@@ -79,31 +79,6 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000)
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${what}: not within ${ms} ms`);
-}
-
-/** `ctxrec serve ARGS…` as a child process; resolves once it printed its address. */
-function startServe(args: string[]): Promise<{ child: ChildProcess; url: URL }> {
-  const c = spawn(
-    process.execPath,
-    ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), "serve", ...args],
-    {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    c.stdout?.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child: c, url: new URL(m[1]) });
-    });
-    c.stderr?.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    c.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
 }
 
 const fixtureArgs = () => [
@@ -201,7 +176,7 @@ beforeAll(async () => {
 async function startTree(args: string[]): Promise<void> {
   const s = await startServe([...args, "--workers", "2", "--log-level", "warn"]);
   child = s.child;
-  base = s.url;
+  base = new URL(s.url);
 }
 
 afterAll(() => {

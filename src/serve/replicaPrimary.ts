@@ -186,7 +186,9 @@ export class ReplicaPrimary {
   async stop(): Promise<void> {
     this.stopping = true;
     // A replica that already exited stays in `cluster.workers` until its channel closes: skip it.
-    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+    const live = Object.values(cluster.workers ?? {}).filter(
+      (w): w is Worker => w !== undefined && !w.isDead(),
+    );
     const exits = live.map((w) => new Promise((resolve) => w.once("exit", resolve)));
     for (const w of live) w.process.kill("SIGTERM");
     const timer = setTimeout(() => {
@@ -230,8 +232,12 @@ export class ReplicaPrimary {
     slot.worker = worker;
     slot.startedAt = Date.now();
     slot.ready = false;
+    // A replica stuck loading would hold up every later swap (they wait their turn): give it the
+    // reload's time limit, then kill it (its exit then counts as a failed start).
+    const limit = setTimeout(() => worker.process.kill("SIGKILL"), SERVE_LIMITS.reloadTimeoutMs);
     return new Promise((resolve) => {
       this.starting.set(worker.id, (r) => {
+        clearTimeout(limit);
         this.starting.delete(worker.id);
         if (r.address !== undefined) {
           slot.ready = true;
