@@ -8,9 +8,9 @@
  * - replaces a replica that dies, after a backoff that doubles with each death of a replica that
  *   had not lived `STABLE_MS` (so a replica that cannot start does not spin);
  * - swaps every replica on a reload (SIGHUP, or `POST /admin/reload` on any replica) in two
- *   phases: all load, then all swap, or all keep their bundle (replicaWorker.ts says why);
+ *   phases: all load, then all swap, or all keep their bundle (replicaSwap.ts);
  * - remembers the source of the last swap, so a replacement serves the version the others do;
- * - aggregates the replicas' metrics for `GET /metrics`;
+ * - aggregates the replicas' metrics for `GET /metrics` (replicaMetrics.ts);
  * - stops all replicas gracefully on SIGTERM/SIGINT (each finishes its requests).
  *
  * Why the swap goes over IPC rather than Redis pub/sub: the replicas of one host already share a
@@ -26,9 +26,9 @@ import cluster, { type Worker } from "node:cluster";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
-import { AggregatorRegistry, Counter, Gauge, Registry } from "prom-client";
 import { CtxrecError } from "../core/errors.ts";
 import { SERVE_LIMITS } from "./limits.ts";
+import { ReplicaMetrics } from "./replicaMetrics.ts";
 import {
   fromWire,
   isCtxrecMessage,
@@ -38,6 +38,7 @@ import {
   toWire,
   type WireError,
 } from "./replicaProtocol.ts";
+import { type Answer, swapAll } from "./replicaSwap.ts";
 import type { MetricsText } from "./server.ts";
 import type { ReloadResult } from "./swap.ts";
 
@@ -93,14 +94,10 @@ interface Slot {
   ready: boolean;
 }
 
-/** A replica's answer to one of the primary's questions. */
-type Answer = Extract<ToPrimary, { id: number }>;
-
 export class ReplicaPrimary {
   private readonly log: Logger;
   private readonly slots: Slot[];
-  private readonly registry = new Registry();
-  private readonly restarts: Counter;
+  private readonly metrics: ReplicaMetrics;
   private chain: Promise<unknown> = Promise.resolve();
   private nextId = 0;
   /** Answers awaited from replicas, by `workerId:messageId`; resolved with undefined when the replica dies. */
@@ -124,20 +121,8 @@ export class ReplicaPrimary {
       failures: 0,
       ready: false,
     }));
-    this.restarts = new Counter({
-      name: "ctxrec_worker_restarts_total",
-      help: "Serving replicas restarted by the primary after they died",
-      registers: [this.registry],
-    });
     const slots = this.slots;
-    new Gauge({
-      name: "ctxrec_workers",
-      help: "Serving replicas that are listening",
-      registers: [this.registry],
-      collect() {
-        this.set(slots.filter((s) => s.ready).length);
-      },
-    });
+    this.metrics = new ReplicaMetrics(() => slots.filter((s) => s.ready).length);
     cluster.on("message", (w, m: unknown) => {
       if (isCtxrecMessage(m)) this.onMessage(w, m as ToPrimary);
     });
@@ -198,7 +183,7 @@ export class ReplicaPrimary {
     clearTimeout(timer);
   }
 
-  /** The replicas' metrics summed (`AggregatorRegistry.aggregate`), plus the primary's own. */
+  /** The replicas' metrics summed, plus the primary's own (replicaMetrics.ts). */
   async scrape(): Promise<MetricsText> {
     const workers = this.readyWorkers();
     const id = this.nextId++;
@@ -212,8 +197,7 @@ export class ReplicaPrimary {
         (r): r is Extract<ToPrimary, { type: "ctxrec:scrape-reply" }> => r?.type === "ctxrec:scrape-reply",
       )
       .map((r) => r.metrics);
-    const merged = Registry.merge([AggregatorRegistry.aggregate(perWorker), this.registry]);
-    return { contentType: merged.contentType, text: await merged.metrics() };
+    return this.metrics.exposition(perWorker);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -266,47 +250,17 @@ export class ReplicaPrimary {
         "no serving replica is running; retry once one has restarted",
       );
     }
-    const id = this.nextId++;
-    const loads = await Promise.allSettled(
-      workers.map((w) => this.ask(w, { type: "ctxrec:prepare", id, source }, SERVE_LIMITS.reloadTimeoutMs)),
-    );
-    const refusal = this.refusal(loads);
-    if (refusal !== undefined) {
-      for (const w of workers) this.sendTo(w, { type: "ctxrec:abort", id });
-      throw refusal;
-    }
-    const results = new Map<number, ReloadResult>();
-    const commits = await Promise.all(
-      workers.map((w) =>
-        this.ask(w, { type: "ctxrec:commit", id }, SERVE_LIMITS.reloadTimeoutMs).catch(() => undefined),
-      ),
-    );
-    commits.forEach((c, i) => {
-      const pid = workers[i].process.pid;
-      if (c?.type === "ctxrec:committed" && pid !== undefined) results.set(pid, c.result);
-    });
+    const channel = { ask: this.ask.bind(this), send: this.sendTo.bind(this) };
+    const committed = await swapAll(workers, source, this.nextId++, channel);
     this.source = source;
+    const results = new Map<number, ReloadResult>();
+    committed.forEach((r, i) => {
+      const pid = workers[i].process.pid;
+      if (r !== undefined && pid !== undefined) results.set(pid, r);
+    });
     const versions = [...new Set([...results.values()].map((r) => r.modelVersion))];
     this.log.info({ source, replicas: results.size, modelVersion: versions }, "every replica swapped");
     return results;
-  }
-
-  /** The error that stops a swap: a replica that failed or timed out loading, or replicas that loaded different versions. */
-  private refusal(loads: PromiseSettledResult<Answer | undefined>[]): CtxrecError | undefined {
-    const versions = new Set<string>();
-    for (const l of loads) {
-      if (l.status === "rejected") return fromWire(toWire(l.reason)); // a timeout (CtxrecError) as it is
-      if (l.value?.type !== "ctxrec:prepared") continue; // the replica died; its replacement loads the new source
-      if (l.value.error !== undefined) return fromWire(l.value.error);
-      if (l.value.modelVersion !== undefined) versions.add(l.value.modelVersion);
-    }
-    if (versions.size > 1) {
-      return new CtxrecError(
-        "CTXREC_ERR_ARTIFACT_VERSION",
-        `the replicas loaded different model versions (${[...versions].map((v) => `${v.slice(0, 16)}…`).join(", ")}): the files changed during the reload; reload again once they are in place`,
-      );
-    }
-    return undefined;
   }
 
   /** Sends `m` to `w` and resolves with its answer (undefined if it dies first); rejects after `timeoutMs`. */
@@ -388,7 +342,7 @@ export class ReplicaPrimary {
       { worker: w.process.pid, slot: slot.index, code, signal, restartInMs: delay },
       "replica died; restarting it",
     );
-    this.restarts.inc();
+    this.metrics.restarted();
     void sleep(delay).then(() => {
       if (!this.stopping) return this.serial(() => this.spawn(slot));
     });
