@@ -72,7 +72,7 @@ export interface MetricsText {
   text: string;
 }
 
-/** `bundles.reload`, counted in `metrics` and logged when refused (rethrows). */
+/** `bundles.reload`, counted in `metrics` (a refusal is counted and rethrown). */
 function countedReload(bundles: BundleHandle, metrics: ServeMetrics) {
   return async (body: Partial<BundleSource>, log: FastifyBaseLogger): Promise<ReloadResult> => {
     try {
