@@ -251,15 +251,24 @@ export class ReplicaPrimary {
       );
     }
     const channel = { ask: this.ask.bind(this), send: this.sendTo.bind(this) };
-    const committed = await swapAll(workers, source, this.nextId++, channel);
+    const swap = await swapAll(workers, source, this.nextId++, channel);
     this.source = source;
     const results = new Map<number, ReloadResult>();
-    committed.forEach((r, i) => {
+    swap.results.forEach((r, i) => {
       const pid = workers[i].process.pid;
       if (r !== undefined && pid !== undefined) results.set(pid, r);
     });
     const versions = [...new Set([...results.values()].map((r) => r.modelVersion))];
-    this.log.info({ source, replicas: results.size, modelVersion: versions }, "every replica swapped");
+    this.log.info(
+      {
+        source,
+        replicas: results.size,
+        modelVersion: versions,
+        prepareMs: Math.round(swap.prepareMs),
+        commitMs: Math.round(swap.commitMs * 10) / 10,
+      },
+      "every replica swapped",
+    );
     return results;
   }
 

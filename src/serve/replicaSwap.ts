@@ -11,6 +11,7 @@
  * A replica that dies during the swap is left out (its replacement loads the source of the last
  * successful swap). The channel is given, so the ordering logic does not depend on `cluster`.
  */
+import { performance } from "node:perf_hooks";
 import { CtxrecError } from "../core/errors.ts";
 import { SERVE_LIMITS } from "./limits.ts";
 import { fromWire, type SourcePaths, type ToPrimary, type ToWorker, toWire } from "./replicaProtocol.ts";
@@ -27,17 +28,31 @@ export interface ReplicaChannel<R> {
   send(r: R, m: ToWorker): void;
 }
 
+/** What a swap reports. */
+export interface SwapOutcome {
+  /** Each replica's result, in the order of the replicas; undefined for one that died meanwhile. */
+  results: (ReloadResult | undefined)[];
+  /** Time to load everywhere, ms. */
+  prepareMs: number;
+  /**
+   * From the first commit sent to the last confirmation, ms: an upper bound of the time in which
+   * replicas may answer different versions.
+   */
+  commitMs: number;
+}
+
 /**
- * Swaps every replica of `replicas` to `source` in two phases; resolves with each confirming
- * replica's result (in the order of `replicas`), rejects when any refused.
+ * Swaps every replica of `replicas` to `source` in two phases; resolves once every live replica
+ * confirmed, rejects when any refused.
  */
 export async function swapAll<R>(
   replicas: readonly R[],
   source: SourcePaths,
   id: number,
   ch: ReplicaChannel<R>,
-): Promise<(ReloadResult | undefined)[]> {
+): Promise<SwapOutcome> {
   const timeout = SERVE_LIMITS.reloadTimeoutMs;
+  const t0 = performance.now();
   const loads = await Promise.allSettled(
     replicas.map((r) => ch.ask(r, { type: "ctxrec:prepare", id, source }, timeout)),
   );
@@ -46,10 +61,15 @@ export async function swapAll<R>(
     for (const r of replicas) ch.send(r, { type: "ctxrec:abort", id });
     throw refused;
   }
+  const t1 = performance.now();
   const commits = await Promise.all(
     replicas.map((r) => ch.ask(r, { type: "ctxrec:commit", id }, timeout).catch(() => undefined)),
   );
-  return commits.map((c) => (c?.type === "ctxrec:committed" ? c.result : undefined));
+  return {
+    results: commits.map((c) => (c?.type === "ctxrec:committed" ? c.result : undefined)),
+    prepareMs: t1 - t0,
+    commitMs: performance.now() - t1,
+  };
 }
 
 /**
