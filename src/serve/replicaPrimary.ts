@@ -129,8 +129,11 @@ export class ReplicaPrimary {
     cluster.on("exit", (w, code, signal) => this.onExit(w, code, signal));
   }
 
-  /** Starts every replica; resolves with the address once all listen, rejects with the first one's start error. */
-  start(): Promise<string> {
+  /**
+   * Starts every replica; resolves with the address once all listen (undefined when `stop` came
+   * first, e.g. a Ctrl-C during start-up), rejects with the first one's start error.
+   */
+  start(): Promise<string | undefined> {
     return this.serial(async () => {
       // Every replica must listen with the same arguments to share the primary's one socket: a
       // replica on port 0 and one on the port it got would each ask for their own socket.
@@ -138,6 +141,7 @@ export class ReplicaPrimary {
       const all = await Promise.all(this.slots.map((s) => this.spawn(s)));
       const first = all[0];
       const failed = all.find((r) => r.address === undefined);
+      if (this.stopping) return undefined;
       if (failed !== undefined) {
         await this.stop();
         throw failed.error !== undefined
@@ -148,7 +152,7 @@ export class ReplicaPrimary {
             );
       }
       this.started = true;
-      return first.address as string;
+      return first.address;
     });
   }
 

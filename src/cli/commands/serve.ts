@@ -175,7 +175,7 @@ async function servePrimary(opts: ServeOptions, n: ServeNumbers): Promise<void> 
   onStopSignals(() => primary.stop());
   process.on("SIGHUP", () => void primary.reloadOnSignal());
   const address = await primary.start();
-  process.stdout.write(`listening on ${address}\n`);
+  if (address !== undefined) process.stdout.write(`listening on ${address}\n`);
 }
 
 /** `--workers N`, in a replica: loads the source the primary names and serves on its port. */
