@@ -1,5 +1,5 @@
 /** Shared helpers for the end-to-end tests: the repository root and the CLI run as `npx ctxrec` runs it. */
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { Command } from "commander";
 import { vi } from "vitest";
@@ -33,4 +33,29 @@ export async function ctxrecInProcess(register: (program: Command) => void, args
     spy.mockRestore();
   }
   return out.join("");
+}
+
+/** `ctxrec serve ARGS…` as a child process (through tsx); resolves once it printed its address. */
+export function startServe(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), "serve", ...args],
+    {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stdout?.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.stderr?.on("data", (b: Buffer) => {
+      err += b.toString();
+    });
+    child.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
 }

@@ -2,42 +2,17 @@
  * `ctxrec serve` as a process: listens, answers over real HTTP, reloads on SIGHUP, stops cleanly on
  * SIGTERM; refuses to start on an index of another model version.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeServeFixture, type ServeFixture } from "../src/serve/testBundle.ts";
 import { generateWorld } from "../src/synth/generate.ts";
-import { ctxrec, repoRoot } from "./cli.ts";
+import { ctxrec, startServe } from "./cli.ts";
 
 let fx: ServeFixture;
 beforeAll(async () => {
   fx = await makeServeFixture(13);
 }, 120_000);
 afterAll(() => fx?.cleanup());
-
-function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), "serve", ...args],
-    {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout?.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.stderr?.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    child.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
-}
 
 /** `--model/--index/--store/--port 0` of the fixture, then `extra`. */
 function serveArgs(...extra: string[]): string[] {
@@ -54,7 +29,7 @@ async function waitFor(check: () => Promise<boolean>): Promise<void> {
 
 describe("ctxrec serve", () => {
   it("answers over HTTP, reloads on SIGHUP and exits 0 on SIGTERM", async () => {
-    const { child, url } = await start(
+    const { child, url } = await startServe(
       serveArgs("--log-level", "warn", "--format", "jsonl", "--path", path.join(fx.root, "world")),
     );
     try {

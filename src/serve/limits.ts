@@ -51,3 +51,6 @@ export const DEFAULT_HOST = "127.0.0.1";
 
 /** Largest value `ctxrec serve --max-k` accepts. */
 export const MAX_K_CEILING = 100_000;
+
+/** Largest value `ctxrec serve --workers` accepts (each replica holds a whole bundle in memory). */
+export const MAX_WORKERS = 64;

@@ -14,6 +14,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import Fastify, {
+  type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   type FastifyServerOptions,
@@ -21,6 +22,7 @@ import Fastify, {
 } from "fastify";
 import { describeStoreUrl, parseStoreUrl } from "../store/url.ts";
 import { DEFAULT_MAX_K, type Health } from "./api.ts";
+import type { BundleSource } from "./bundle.ts";
 import { answerCandidates } from "./candidates.ts";
 import {
   clientErrorReply,
@@ -35,7 +37,7 @@ import { createServeMetrics, type ServeMetrics } from "./metrics.ts";
 import { formatOpenapi, useZodApi } from "./openapi.ts";
 import { resolveRequest } from "./request.ts";
 import { registerRoutes, type ServeHandlers } from "./routes.ts";
-import type { BundleHandle } from "./swap.ts";
+import type { BundleHandle, ReloadResult } from "./swap.ts";
 
 export type { ErrorBody } from "./api.ts";
 export { errorReply } from "./httpErrors.ts";
@@ -49,6 +51,40 @@ export interface ServerOptions {
   handlerTimeoutMs?: number;
   /** Time to receive a whole request, ms (default SERVE_LIMITS.requestTimeoutMs; tests shorten it). */
   requestTimeoutMs?: number;
+  /** The metrics to count into (default: new ones over the bundle's store counters). */
+  metrics?: ServeMetrics;
+  /**
+   * What `GET /metrics` answers (default: `metrics`' own registry). A serving replica answers the
+   * aggregate of every replica instead (replicaWorker.ts).
+   */
+  scrape?: () => Promise<MetricsText>;
+  /**
+   * What `POST /admin/reload` runs (default: this process's `BundleHandle.reload`, counted in
+   * `metrics`). A serving replica asks its primary, which swaps every replica (replicaWorker.ts);
+   * each replica counts its own swap.
+   */
+  reload?: (body: Partial<BundleSource>, log: FastifyBaseLogger) => Promise<ReloadResult>;
+}
+
+/** A Prometheus exposition and its content type. */
+export interface MetricsText {
+  contentType: string;
+  text: string;
+}
+
+/** `bundles.reload`, counted in `metrics` (a refusal is counted and rethrown). */
+function countedReload(bundles: BundleHandle, metrics: ServeMetrics) {
+  return async (body: Partial<BundleSource>, log: FastifyBaseLogger): Promise<ReloadResult> => {
+    try {
+      const r = await bundles.reload(body, log);
+      metrics.reload("ok");
+      metrics.setModel(r.modelVersion);
+      return r;
+    } catch (err) {
+      metrics.reload("refused");
+      throw err;
+    }
+  };
 }
 
 /** The request handlers over `bundles`, counting into `metrics`. */
@@ -57,8 +93,13 @@ function bundleHandlers(
   bundles: BundleHandle,
   metrics: ServeMetrics,
   startedAt: number,
+  opts: Pick<ServerOptions, "scrape" | "reload">,
 ): ServeHandlers {
   let openapiText: string | undefined;
+  const scrape =
+    opts.scrape ??
+    (async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }));
+  const reload = opts.reload ?? countedReload(bundles, metrics);
   return {
     async candidates(body) {
       const t0 = performance.now();
@@ -97,18 +138,12 @@ function bundleHandlers(
       }
     },
 
-    async metrics() {
-      return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
-    },
+    metrics: scrape,
 
     async reload(body, log) {
       try {
-        const r = await bundles.reload(body ?? {}, log);
-        metrics.reload("ok");
-        metrics.setModel(r.modelVersion);
-        return { status: "swapped", ...r };
+        return { status: "swapped", ...(await reload(body ?? {}, log)) };
       } catch (err) {
-        metrics.reload("refused");
         log.error({ err }, "reload refused; the previous bundle keeps serving");
         throw err;
       }
@@ -125,7 +160,7 @@ function bundleHandlers(
 export function buildServer(bundles: BundleHandle, opts: ServerOptions = {}): FastifyInstance {
   const maxK = opts.maxK ?? DEFAULT_MAX_K;
   const startedAt = Date.now();
-  const metrics: ServeMetrics = createServeMetrics(bundles.current.store.counters);
+  const metrics: ServeMetrics = opts.metrics ?? createServeMetrics(bundles.current.store.counters);
   metrics.setModel(bundles.current.modelVersion);
 
   const send = (reply: FastifyReply, r: ErrorReply) => {
@@ -192,17 +227,15 @@ export function buildServer(bundles: BundleHandle, opts: ServerOptions = {}): Fa
 
   useZodApi(app);
   app.register(async (scope) =>
-    registerRoutes(scope, maxK, bundleHandlers(app, bundles, metrics, startedAt)),
+    registerRoutes(scope, maxK, bundleHandlers(app, bundles, metrics, startedAt, opts)),
   );
 
   // SIGHUP reloads (from the CLI) report here too, so the metrics see every swap.
+  const signalReload = countedReload(bundles, metrics);
   app.decorate("reloadBundles", async (): Promise<void> => {
     try {
-      const r = await bundles.reload({}, app.log);
-      metrics.reload("ok");
-      metrics.setModel(r.modelVersion);
+      await signalReload({}, app.log);
     } catch (err) {
-      metrics.reload("refused");
       app.log.error({ err }, "reload refused; the previous bundle keeps serving");
     }
   });

@@ -61,28 +61,45 @@ export class BundleHandle {
    * replaced) and swaps to it. Throws, leaving the old bundle in place, when loading fails.
    */
   reload(src: Partial<BundleSource> = {}, log?: FastifyBaseLogger): Promise<ReloadResult> {
-    const run = async (): Promise<ReloadResult> => {
-      const prev = this.handle.current;
-      const next = await this.loader({ ...prev.extras.source, ...src });
-      const old: IndexVersion<ServeBundle> = this.handle.swap(next.index, next);
-      log?.info(
-        { from: prev.extras.modelVersion, to: next.modelVersion, generation: this.generation },
-        "swapped to a new bundle; closing the old one after its requests drain",
-      );
-      // Close after the drain, off the caller's path: in-flight requests finish on the old bundle.
-      void this.handle
-        .drained(old)
-        .then(() => this.close(old.extras))
-        .catch((err: unknown) => log?.error({ err }, "closing the old bundle failed"));
-      return {
-        previousVersion: prev.extras.modelVersion,
-        modelVersion: next.modelVersion,
-        generation: this.generation,
-      };
-    };
+    const run = async () => this.install(await this.prepare(src), log);
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * The first half of a reload: loads `src` over the current source WITHOUT swapping, so that
+   * serving replicas can each load first and swap only once every one of them has loaded (the
+   * primary of `serve --workers` orders the halves; a caller that does not use `reload` is
+   * responsible for not interleaving two of them). Hand the bundle to `install` or `discard`.
+   */
+  prepare(src: Partial<BundleSource> = {}): Promise<ServeBundle> {
+    return this.loader({ ...this.current.source, ...src });
+  }
+
+  /** The second half: swaps to `next` (from `prepare`) and closes the old bundle once its requests drain. */
+  install(next: ServeBundle, log?: FastifyBaseLogger): ReloadResult {
+    const prev = this.handle.current;
+    const old: IndexVersion<ServeBundle> = this.handle.swap(next.index, next);
+    log?.info(
+      { from: prev.extras.modelVersion, to: next.modelVersion, generation: this.generation },
+      "swapped to a new bundle; closing the old one after its requests drain",
+    );
+    // Close after the drain, off the caller's path: in-flight requests finish on the old bundle.
+    void this.handle
+      .drained(old)
+      .then(() => this.close(old.extras))
+      .catch((err: unknown) => log?.error({ err }, "closing the old bundle failed"));
+    return {
+      previousVersion: prev.extras.modelVersion,
+      modelVersion: next.modelVersion,
+      generation: this.generation,
+    };
+  }
+
+  /** Closes a bundle from `prepare` that will not be installed (another replica failed to load). */
+  discard(next: ServeBundle): Promise<void> {
+    return this.close(next);
   }
 
   /** Waits for any reload and closes the current bundle (server shutdown). */
