@@ -70,6 +70,22 @@ describe("ctxrec train / eval --model on a synthetic world", () => {
     expect(base.result.model).toMatch(/^ctxrec-baseline@/);
   });
 
+  it("--preset shopping-cg: no context, DCNv2 towers, the advertiser loss; a flag given wins", () => {
+    const data = ["--format", "jsonl", "--path", path.join(tmp, "world")];
+    const tasks = ["--engagement-types", "page_visit,add_to_cart", "--threads", "1"];
+    const shop = trainAndEval("synth-shop", data, ["--preset", "shopping-cg", ...tasks]);
+    expect(shop.manifest.config.context.enabled).toBe(false);
+    expect(shop.manifest.config.tower.kind).toBe("dcnv2");
+    expect(shop.manifest.training.args.advertiserWeight).toBe(0.1);
+    expect(shop.manifest.training.args.engagementTypes).toEqual(["page_visit", "add_to_cart"]);
+    const mlp = trainAndEval("synth-shop-mlp", data, ["--preset", "shopping-cg", "--tower", "mlp", "--no-test"]);
+    expect(mlp.manifest.config.tower).toBeUndefined(); // an mlp config stores no tower
+    expect(mlp.manifest.training.args.advertiserWeight).toBe(0.1);
+    const bad = ctxrec(["train", ...data, "--out", path.join(tmp, "bad"), ...tiny, "--engagement-types", "click"]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--engagement-types.*'click' is not in the data.*page_visit/);
+  });
+
   it("trains data-parallel with --threads 2 and names the flag on a bad count", async () => {
     const data = ["--format", "jsonl", "--path", path.join(tmp, "world")];
     const dp = trainAndEval("synth-dp", data, ["--threads", "2"]);

@@ -17,6 +17,7 @@ import {
   type EncoderBlock,
   FUSIONS,
   MODEL_DEFAULTS,
+  type ModelConfig,
   type ModelConfigOverrides,
   resolveModelConfig,
   TOWER_DEFAULTS,
@@ -27,7 +28,7 @@ import { createModelScorer } from "../../model/scorer.ts";
 import { saveTrainedModel } from "../../pipeline/trainModel.ts";
 import { BATCHINGS, type Batching } from "../../train/examples.ts";
 import { LOSS_CHOICES, type LossChoice } from "../../train/lossMode.ts";
-import { TRAIN_DEFAULTS as D, resolveTrainArgs } from "../../train/trainArgs.ts";
+import { TRAIN_DEFAULTS as D, resolveTrainArgs, type TrainArgs } from "../../train/trainArgs.ts";
 import { type TrainProgress, train } from "../../train/trainer.ts";
 import {
   addContextTrainingOptions,
@@ -37,6 +38,7 @@ import {
 } from "../contextTrainingOptions.ts";
 import { addDataOptions, type DataOptionValues, parseDataOptions } from "../dataOptions.ts";
 import { intOption, toNumber, toOptionalNumber } from "../numbers.ts";
+import { applyTrainPreset, TRAIN_PRESETS, type TrainPreset } from "../trainPresets.ts";
 
 /** Most training threads `--threads` takes: each is a wasm instance with its own copy of the model. */
 const MAX_THREADS = 64;
@@ -100,6 +102,7 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   crossRank?: string;
   l2Normalize?: boolean;
   test: boolean;
+  preset?: TrainPreset;
 }
 
 /** Model overrides from the flags that were given (the rest keep MODEL_DEFAULTS). */
@@ -128,6 +131,36 @@ function modelOverrides(o: TrainOptions): ModelConfigOverrides {
       crossRank: num(o.crossRank, "--cross-rank"),
     }),
   };
+}
+
+/** The model configuration and training arguments of the flags (validated). */
+function resolveTraining(opts: TrainOptions): { config: ModelConfig; args: TrainArgs } {
+  const config = resolveModelConfig(modelOverrides(opts));
+  const args = resolveTrainArgs({
+    seed: toNumber(opts.seed, "--seed"),
+    maxMinutes: toNumber(opts.maxMinutes, "--max-minutes"),
+    epochs: toNumber(opts.epochs, "--epochs"),
+    batchSize: toNumber(opts.batchSize, "--batch-size"),
+    batching: opts.batching,
+    learningRate: toNumber(opts.lr, "--lr"),
+    adamBeta2: toNumber(opts.adamBeta2, "--adam-beta2"),
+    loss: opts.loss,
+    uniformNegatives: toNumber(opts.negatives, "--negatives"),
+    temperature: toNumber(opts.temperature, "--temperature"),
+    evalEvery: toNumber(opts.evalEvery, "--eval-every"),
+    patience: toNumber(opts.patience, "--patience"),
+    lrDecay: toNumber(opts.lrDecay, "--lr-decay"),
+    lrPatience: toNumber(opts.lrPatience, "--lr-patience"),
+    threads: intOption(opts.threads, "--threads", 1, MAX_THREADS),
+    engagementTypes: (opts.engagementTypes ?? "")
+      .split(",")
+      .map((t) => t.trim())
+      .filter((t) => t !== ""),
+    engagementWeight: toNumber(opts.engagementWeight, "--engagement-weight"),
+    advertiserWeight: toNumber(opts.advertiserWeight, "--advertiser-weight"),
+    ...contextTrainOverrides(opts),
+  });
+  return { config, args };
 }
 
 /** A progress bar over the batches of the current epoch with loss, examples/s and ETA (TTY only). */
@@ -263,34 +296,22 @@ export function registerTrainCommand(program: Command): void {
     )
     .option("--l2-normalize", "L2-normalise user and item embeddings (use with --temperature 0.07)")
     .option("--no-test", "skip the final test evaluation")
-    .action(async (opts: TrainOptions) => {
-      const config = resolveModelConfig(modelOverrides(opts));
-      const args = resolveTrainArgs({
-        seed: toNumber(opts.seed, "--seed"),
-        maxMinutes: toNumber(opts.maxMinutes, "--max-minutes"),
-        epochs: toNumber(opts.epochs, "--epochs"),
-        batchSize: toNumber(opts.batchSize, "--batch-size"),
-        batching: opts.batching,
-        learningRate: toNumber(opts.lr, "--lr"),
-        adamBeta2: toNumber(opts.adamBeta2, "--adam-beta2"),
-        loss: opts.loss,
-        uniformNegatives: toNumber(opts.negatives, "--negatives"),
-        temperature: toNumber(opts.temperature, "--temperature"),
-        evalEvery: toNumber(opts.evalEvery, "--eval-every"),
-        patience: toNumber(opts.patience, "--patience"),
-        lrDecay: toNumber(opts.lrDecay, "--lr-decay"),
-        lrPatience: toNumber(opts.lrPatience, "--lr-patience"),
-        threads: intOption(opts.threads, "--threads", 1, MAX_THREADS),
-        engagementTypes: (opts.engagementTypes ?? "")
-          .split(",")
-          .map((t) => t.trim())
-          .filter((t) => t !== ""),
-        engagementWeight: toNumber(opts.engagementWeight, "--engagement-weight"),
-        advertiserWeight: toNumber(opts.advertiserWeight, "--advertiser-weight"),
-        ...contextTrainOverrides(opts),
-      });
+    .addOption(
+      new Option(
+        "--preset <name>",
+        "a named flag set (flags given here win): shopping-cg = --no-context --tower dcnv2 --advertiser-weight 0.1 (where the catalogue names advertisers)",
+      ).choices([...TRAIN_PRESETS]),
+    )
+    .action(async (opts: TrainOptions, cmd: Command) => {
+      let { config, args } = resolveTraining(opts); // flag errors before the data set loads
       const { args: dataArgs, stop } = parseDataOptions(opts);
       const ds = await loadDataset(dataArgs).finally(stop);
+      if (opts.preset !== undefined) {
+        // TrainOptions is a plain record of commander's values; the preset writes some of them.
+        for (const note of applyTrainPreset(opts.preset, opts as unknown as Record<string, unknown>, cmd, ds))
+          process.stderr.write(note);
+        ({ config, args } = resolveTraining(opts));
+      }
       await initEngine();
       const busy = busyMachineWarning(args.threads);
       if (busy !== undefined) process.stderr.write(busy);
