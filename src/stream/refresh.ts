@@ -61,6 +61,8 @@ export interface RefreshReport {
   unsettled: number;
   /** Logged events skipped because the model does not know their item or type. */
   unknownLogged: number;
+  /** Milliseconds spent in the encoder (the rest of a batch is Redis and store round trips). */
+  encodeMs: number;
   /** `Date.now()` when the first write of the batch was acknowledged by the store. */
   writtenAtMs: number;
 }
@@ -95,14 +97,16 @@ async function seedLogs(users: readonly string[], log: EventLog, seeder: Seeder)
 async function encodeAndWrite(
   users: readonly string[],
   deps: RefreshDeps,
-): Promise<{ revisions: number[]; written: number; unknown: number }> {
+): Promise<{ revisions: number[]; written: number; unknown: number; encodeMs: number }> {
   const logs = await deps.log.read(users);
   const { x, newest, unknown } = logBatch(
     logs.map((l) => l.events),
     deps.maps,
     deps.maxLen,
   );
+  const t0 = performance.now();
   const h = await deps.encoder.encode(x);
+  const encodeMs = performance.now() - t0;
   const d = deps.store.dim;
   if (h.length !== users.length * d) {
     throw new CtxrecError(
@@ -126,7 +130,7 @@ async function encodeAndWrite(
     });
   }
   if (entries.length > 0) await deps.store.putMany(entries);
-  return { revisions, written: entries.length, unknown };
+  return { revisions, written: entries.length, unknown, encodeMs };
 }
 
 /** Runs steps 1-4 of the module comment for the valid events of one micro-batch. */
@@ -146,6 +150,7 @@ export async function refreshUsers(
     rewrites: 0,
     unsettled: 0,
     unknownLogged: 0,
+    encodeMs: 0,
     writtenAtMs: 0,
   };
   let users = [...byUser.keys()];
@@ -156,6 +161,7 @@ export async function refreshUsers(
     else report.rewrites += r.written;
     report.encoded += r.written;
     report.unknownLogged += r.unknown;
+    report.encodeMs += r.encodeMs;
     const now = await deps.log.revisions(users);
     users = users.filter((_, i) => r.revisions[i] >= 0 && now[i] !== r.revisions[i]);
   }

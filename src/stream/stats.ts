@@ -60,6 +60,8 @@ export interface StreamStats {
   rewrites: number;
   unsettled: number;
   unknownLogged: number;
+  /** Milliseconds in the encoder. */
+  encodeMs: number;
   /** Freshness lags of the valid events (ms). */
   lag: LagWindow;
 }
@@ -80,6 +82,7 @@ export function createStreamStats(): StreamStats {
     rewrites: 0,
     unsettled: 0,
     unknownLogged: 0,
+    encodeMs: 0,
     lag: new LagWindow(),
   };
 }
@@ -93,6 +96,7 @@ export function addRefresh(s: StreamStats, r: RefreshReport): void {
   s.rewrites += r.rewrites;
   s.unsettled += r.unsettled;
   s.unknownLogged += r.unknownLogged;
+  s.encodeMs += r.encodeMs;
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
