@@ -139,7 +139,7 @@ try {
   /** Waits until every entry sent is acknowledged, at most `limitSeconds`; whether it was. */
   const drained = async (limitSeconds: number) => {
     const t0 = Date.now();
-    while (consumer.stats.acked < sent) {
+    while (consumer.stats.entries < sent) {
       if (Date.now() - t0 > limitSeconds * 1000) return false;
       await sleep(20);
     }
@@ -185,7 +185,7 @@ try {
       rate,
       sent: phaseSent,
       achievedRate: Math.round(phaseSent / produceSeconds),
-      consumedRate: Math.round((s.acked - before.acked) / drainSeconds),
+      consumedRate: Math.round((s.entries - before.entries) / drainSeconds),
       lagP50Seconds: r3(s.lag.quantile(0.5) / 1000),
       lagP99Seconds: r3(s.lag.quantile(0.99) / 1000),
       lagMaxSeconds: r3(s.lag.quantile(1) / 1000),
@@ -197,7 +197,7 @@ try {
       /** Share of the phase's wall time the consumer spent in the encoder. */
       encoderShare: r3((s.encodeMs - before.encodeMs) / 1000 / drainSeconds),
       /** Entries still unacknowledged when the drain limit ran out (the consumer fell behind). */
-      backlog: sent - s.acked,
+      backlog: sent - s.entries,
       caughtUp,
       load1Before: loadBefore,
       load1After: load1(),

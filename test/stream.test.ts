@@ -257,7 +257,7 @@ async function pending(redis: Redis, t: { stream: string; group: string }): Prom
 
 /** Waits until consumers have acknowledged `n` entries in all. */
 function untilAcked(rs: readonly Running[], n: number, what = `${n} entries acknowledged`): Promise<void> {
-  return until(() => rs.reduce((a, r) => a + r.consumer.stats.acked, 0) >= n, what);
+  return until(() => rs.reduce((a, r) => a + r.consumer.stats.entries, 0) >= n, what);
 }
 
 /** The store's states of `users` equal `ctxrec encode`'s, byte for byte, with the same computedAt. */

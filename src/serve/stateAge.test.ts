@@ -3,38 +3,29 @@
  * is served with `stateAgeSeconds` of seconds, a daily batch's with its real age, and both land in
  * the `ctxrec_state_age_seconds` histogram of /metrics; cold-start requests are not counted there.
  */
-import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openFeatureStore } from "../store/open.ts";
-import { buildServer } from "./server.ts";
-import type { BundleHandle } from "./swap.ts";
-import { fixtureBundles, makeServeFixture, type ServeFixture } from "./testBundle.ts";
+import { type ServedFixture, servedFixture } from "./testBundle.ts";
 
-let fx: ServeFixture;
-let app: FastifyInstance;
-let bundles: BundleHandle;
-
+let served: ServedFixture;
 beforeAll(async () => {
-  fx = await makeServeFixture(3);
-  bundles = await fixtureBundles(fx);
-  app = buildServer(bundles, { maxK: 50 });
+  served = await servedFixture(3, { maxK: 50 });
 });
-
-afterAll(async () => {
-  await app?.close();
-  await bundles?.closeAll();
-  fx?.cleanup();
-});
+afterAll(() => served?.close());
 
 const ask = async (userId: string) =>
-  (await app.inject({ method: "POST", url: "/v1/candidates", payload: { userId, k: 5 } })).json<{
+  (await served.app.inject({ method: "POST", url: "/v1/candidates", payload: { userId, k: 5 } })).json<{
     stateAgeSeconds: number | null;
   }>();
 
 describe("stateAgeSeconds", () => {
   it("is seconds for a freshly streamed state, the batch's age otherwise, and a histogram in /metrics", async () => {
-    const [fresh, batch] = [fx.ds.userVocab.names[1], fx.ds.userVocab.names[2]];
-    const store = await openFeatureStore(fx.storeUrl, { modelVersion: fx.version, dim: 16, mode: "write" });
+    const [fresh, batch] = [served.fx.ds.userVocab.names[1], served.fx.ds.userVocab.names[2]];
+    const store = await openFeatureStore(served.fx.storeUrl, {
+      modelVersion: served.fx.version,
+      dim: 16,
+      mode: "write",
+    });
     const old = await store.get(fresh);
     expect(old).toBeDefined();
     // What the stream writes after an event 2 s ago.
@@ -48,7 +39,7 @@ describe("stateAgeSeconds", () => {
     expect((await ask(batch)).stateAgeSeconds).toBeGreaterThan(7 * 86_400);
     expect((await ask("nobody-ever")).stateAgeSeconds).toBeNull();
 
-    const m = (await app.inject({ method: "GET", url: "/metrics" })).body;
+    const m = (await served.app.inject({ method: "GET", url: "/metrics" })).body;
     expect(m).toMatch(/^ctxrec_state_age_seconds_bucket\{le="1"\} 0$/m);
     expect(m).toMatch(/^ctxrec_state_age_seconds_bucket\{le="5"\} 1$/m);
     expect(m).toMatch(/^ctxrec_state_age_seconds_bucket\{le="604800"\} 1$/m);

@@ -280,7 +280,6 @@ export class StreamConsumer {
     // Counted once acknowledged, so that a batch that failed and was retried counts once.
     const s = this.stats;
     s.entries += batch.length;
-    s.acked += batch.length;
     s.batches++;
     for (const m of malformed) {
       this.a.log?.(`malformed ${describeMalformed(m)}; acknowledged and skipped`);

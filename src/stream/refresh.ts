@@ -39,8 +39,21 @@ export interface RefreshDeps {
   maxRounds?: number;
 }
 
+/** The counters of a refresh, which a consumer adds up (`stats.ts`). */
+export const REFRESH_COUNTS = [
+  "newEvents",
+  "duplicates",
+  "seeded",
+  "encoded",
+  "rewrites",
+  "unsettled",
+  "unknownLogged",
+  "encodeMs",
+] as const;
+export type RefreshCounts = Record<(typeof REFRESH_COUNTS)[number], number>;
+
 /** What one refresh did. */
-export interface RefreshReport {
+export interface RefreshReport extends RefreshCounts {
   /** Events added to their user's log (new to it). */
   newEvents: number;
   /**

@@ -7,7 +7,7 @@
  * one machine's in a single-host set-up; across hosts the figure carries their clock offset.
  */
 import { quantile } from "../pipeline/ablationStats.ts";
-import type { RefreshReport } from "./refresh.ts";
+import { REFRESH_COUNTS, type RefreshCounts, type RefreshReport } from "./refresh.ts";
 
 /** The newest lags (ms), a fixed-size ring: bounded memory however long the consumer runs. */
 export class LagWindow {
@@ -38,30 +38,19 @@ export class LagWindow {
   }
 }
 
-/** A consumer's counters since it started. */
-export interface StreamStats {
-  /** Entries read (new, own pending and claimed from other consumers). */
+/** A consumer's counters since it started (the refresh counters summed over its batches). */
+export interface StreamStats extends RefreshCounts {
+  /** Entries processed and acknowledged (new, own pending and claimed from other consumers). */
   entries: number;
   /** Entries refused as malformed (acknowledged), and per field at fault. */
   malformed: number;
   malformedByField: Record<string, number>;
   /** Entries taken over from consumers idle longer than the claim threshold (XAUTOCLAIM). */
   claimed: number;
-  /** Entries acknowledged (valid and malformed). */
-  acked: number;
   /** Micro-batches completed. */
   batches: number;
   /** Failed attempts at a micro-batch (Redis or the store down), each followed by a back-off. */
   retries: number;
-  newEvents: number;
-  duplicates: number;
-  seeded: number;
-  encoded: number;
-  rewrites: number;
-  unsettled: number;
-  unknownLogged: number;
-  /** Milliseconds in the encoder. */
-  encodeMs: number;
   /** Freshness lags of the valid events (ms). */
   lag: LagWindow;
 }
@@ -72,31 +61,16 @@ export function createStreamStats(): StreamStats {
     malformed: 0,
     malformedByField: {},
     claimed: 0,
-    acked: 0,
     batches: 0,
     retries: 0,
-    newEvents: 0,
-    duplicates: 0,
-    seeded: 0,
-    encoded: 0,
-    rewrites: 0,
-    unsettled: 0,
-    unknownLogged: 0,
-    encodeMs: 0,
+    ...(Object.fromEntries(REFRESH_COUNTS.map((k) => [k, 0])) as RefreshCounts),
     lag: new LagWindow(),
   };
 }
 
 /** Adds a refresh's counts to `s`. */
 export function addRefresh(s: StreamStats, r: RefreshReport): void {
-  s.newEvents += r.newEvents;
-  s.duplicates += r.duplicates;
-  s.seeded += r.seeded;
-  s.encoded += r.encoded;
-  s.rewrites += r.rewrites;
-  s.unsettled += r.unsettled;
-  s.unknownLogged += r.unknownLogged;
-  s.encodeMs += r.encodeMs;
+  for (const k of REFRESH_COUNTS) s[k] += r[k];
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
