@@ -410,7 +410,10 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
       encoder: failing as OnnxModelHandle["encoder"],
       args: { batchSize: 1000 },
     });
-    await expect(dying.done).rejects.toThrow(/the encoder crashed/);
+    await expect(dying.done).rejects.toThrow(
+      /the micro-batch of entries \d+-\d+ … \d+-\d+ \(\d+\) failed and stays pending .*the encoder crashed/,
+    );
+    await expect(dying.done).rejects.toMatchObject({ code: "CTXREC_ERR_ENGINE" });
     expect(await pending(admin as Redis, t)).toBe(first.length + second.length);
     const [rev] = await new EventLog(admin as Redis, { prefix: t.logPrefix, cap: 11 }).revisions([users[2]]);
     expect(rev).toBeGreaterThan(0);

@@ -73,7 +73,7 @@ export interface StreamConsumerDeps extends RefreshDeps {
 }
 
 /** One raw entry: id and flat fields (null when it was deleted while pending). */
-type RawEntry = [string, string[] | null];
+export type RawEntry = [string, string[] | null];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -97,6 +97,23 @@ export function isRetryable(err: unknown): boolean {
 /** The back-off before retry `attempt` (0-based): `first · 2^attempt`, at most `max`. */
 export function backoffDelay(attempt: number, first: number, max: number): number {
   return Math.min(max, first * 2 ** Math.min(attempt, 30));
+}
+
+/**
+ * A failure that a retry cannot fix, naming the batch's entries (they stay pending for another
+ * consumer to claim) and keeping the cause's code; retryable failures pass through.
+ */
+export function batchFailure(err: unknown, batch: readonly RawEntry[]): unknown {
+  if (isRetryable(err) || batch.length === 0) return err;
+  const ids = batch.map(([id]) => id);
+  const what =
+    ids.length === 1 ? `entry ${ids[0]}` : `entries ${ids[0]} … ${ids[ids.length - 1]} (${ids.length})`;
+  return new CtxrecError(
+    err instanceof CtxrecError ? err.code : "CTXREC_ERR_INTERNAL",
+    `the micro-batch of ${what} failed and stays pending for another consumer: ${err instanceof Error ? err.message : String(err)}`,
+    {},
+    { cause: err },
+  );
 }
 
 /** The entries of an `XREADGROUP` reply for one stream. */
@@ -171,7 +188,8 @@ export class StreamConsumer {
         } else {
           batch = await this.readNew();
         }
-        if (batch.length > 0) await this.process(batch);
+        if (batch.length > 0)
+          await this.process(batch).catch((err) => Promise.reject(batchFailure(err, batch)));
         failures = 0;
       } catch (err) {
         if (!isRetryable(err)) throw err;
