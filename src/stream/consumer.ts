@@ -77,21 +77,23 @@ export type RawEntry = [string, string[] | null];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Server replies that pass: a restart (the group gone, data loading), a fail-over, a busy script. */
+const TRANSIENT_REPLY = /^(NOGROUP|LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|MOVED|ASK)\b/;
+/** ioredis' messages for a connection that is down or lost. */
+const CONNECTION_LOST =
+  /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|Stream isn't writeable/;
+
 /**
- * Whether `err` is worth a retry: the store unreachable (CTXREC_ERR_STORE), or anything ioredis
- * raises (a lost connection, a server error reply such as NOGROUP after a restart). Other ctxrec
- * errors and programming errors would fail again.
+ * Whether `err` is worth a retry: the store unreachable (CTXREC_ERR_STORE), a lost connection to
+ * Redis, or a reply that passes (NOGROUP after a restart without persistence, LOADING, …). Other
+ * replies (WRONGTYPE: a key used for something else), other ctxrec errors and programming errors
+ * would fail again.
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof CtxrecError) return err.code === "CTXREC_ERR_STORE" || err.code === "CTXREC_ERR_TIMEOUT";
   if (!(err instanceof Error)) return false;
-  return (
-    err.name === "ReplyError" ||
-    err.name === "MaxRetriesPerRequestError" ||
-    /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Stream isn't writeable|LOADING/.test(
-      err.message,
-    )
-  );
+  if (err.name === "ReplyError") return TRANSIENT_REPLY.test(err.message);
+  return err.name === "MaxRetriesPerRequestError" || CONNECTION_LOST.test(err.message);
 }
 
 /** The back-off before retry `attempt` (0-based): `first · 2^attempt`, at most `max`. */
