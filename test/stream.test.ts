@@ -33,7 +33,7 @@ import { saveTinyModel, tinyWorld } from "../src/serve/testBundle.ts";
 import type { FeatureStore, StateEntry } from "../src/store/featureStore.ts";
 import { startServer } from "../src/store/fixtures/redisCluster.ts";
 import { openFeatureStore } from "../src/store/open.ts";
-import { connectRedis } from "../src/store/redis.ts";
+import { connectRedis, type RedisStoreOptions } from "../src/store/redis.ts";
 import { parseStoreUrl, type RedisStoreUrl } from "../src/store/url.ts";
 import { StreamConsumer, type StreamConsumerArgs } from "../src/stream/consumer.ts";
 import { entryRules } from "../src/stream/entry.ts";
@@ -156,14 +156,29 @@ async function xadd(redis: Redis, stream: string, events: readonly (Ev | string[
   });
 }
 
+/** Where a test's states go: a SQLite file, or a Redis store under a key prefix of its own. */
+interface StoreSpec {
+  url: string;
+  options?: RedisStoreOptions;
+}
+
+/** Opens the model's namespace of `spec`. */
+const openStore = (spec: StoreSpec, mode: "read" | "write" = "read") =>
+  openFeatureStore(spec.url, { modelVersion: version, dim: 16, mode }, spec.options);
+
 let nStore = 0;
-/** A fresh SQLite store whose active version is the model's (empty), as after a day's batch. */
-async function freshStore(): Promise<string> {
-  const url = `file:${path.join(root, `stream-${nStore++}.db`)}`;
-  const s = await openFeatureStore(url, { modelVersion: version, dim: 16, mode: "write" });
+/** A fresh store whose active version is the model's (empty), as after a day's batch. */
+async function freshStore(kind: "file" | "redis" = "file"): Promise<StoreSpec> {
+  let spec: StoreSpec = { url: `file:${path.join(root, `stream-${nStore++}.db`)}` };
+  if (kind === "redis") {
+    const keyPrefix = freshPrefix("fs");
+    prefixes.push(keyPrefix);
+    spec = { url: redisUrl, options: { keyPrefix } };
+  }
+  const s = await openStore(spec, "write");
   await s.activate();
   await s.close();
-  return url;
+  return spec;
 }
 
 interface Running {
@@ -177,7 +192,7 @@ interface Running {
 /** A consumer on its own Redis connection and store handle, running. */
 async function startConsumer(
   t: { stream: string; group: string; logPrefix: string },
-  storeUrl: string,
+  storeSpec: StoreSpec,
   name: string,
   opts: {
     seeder?: Seeder;
@@ -187,7 +202,7 @@ async function startConsumer(
   } = {},
 ): Promise<Running> {
   const redis = await connectRedis(opts.server ?? redisTarget, redisUrl, 2000);
-  const store = await openFeatureStore(storeUrl, { modelVersion: version, dim: 16, mode: "write" });
+  const store = await openStore(storeSpec, "write");
   const vocabs = readModelVocabs(modelDir);
   const lines: string[] = [];
   const consumer = new StreamConsumer(
@@ -261,9 +276,9 @@ function untilAcked(rs: readonly Running[], n: number, what = `${n} entries ackn
 }
 
 /** The store's states of `users` equal `ctxrec encode`'s, byte for byte, with the same computedAt. */
-async function expectReference(storeUrl: string, users: Iterable<string>): Promise<number> {
+async function expectReference(spec: StoreSpec, users: Iterable<string>): Promise<number> {
   const names = [...users];
-  const s = await openFeatureStore(storeUrl, { modelVersion: version, dim: 16 });
+  const s = await openStore(spec);
   try {
     const got = await s.getMany(names);
     let same = 0;
@@ -387,9 +402,9 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
     expect(await expectReference(url, [ua, ub])).toBe(2);
   }, 60_000);
 
-  it("entries of consumers killed before their ack are claimed by another, which writes what they could not", async () => {
+  it("entries of consumers killed before their ack are claimed by another, which writes what they could not (Redis store)", async () => {
     const t = freshStream();
-    const url = await freshStore();
+    const url = await freshStore("redis");
     const all = streamOrder(ds);
     const users = [pick(3), pick(4), pick(5), pick(6)];
     const first = all.filter((e) => e.user === users[0] || e.user === users[1]);
@@ -429,16 +444,16 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
     expect(await expectReference(url, users)).toBe(4);
   }, 60_000);
 
-  it("redelivery of every entry and a producer's repeated XADDs change no state", async () => {
+  it("redelivery of every entry and a producer's repeated XADDs change no state (Redis store)", async () => {
     const t = freshStream();
-    const url = await freshStore();
+    const url = await freshStore("redis");
     const events = streamOrder(ds).filter((e) => Number(e.user.slice(1)) % 10 === 0);
     await xadd(admin as Redis, t.stream, events);
     const c = await startConsumer(t, url, "r");
     await untilAcked([c], events.length);
     await c.stop();
     const users = [...new Set(events.map((e) => e.user))];
-    const s1 = await openFeatureStore(url, { modelVersion: version, dim: 16 });
+    const s1 = await openStore(url);
     const before = await s1.getMany(users);
     await s1.close();
     // The whole stream again (the group rewound) plus every event XADDed a second time.
@@ -449,7 +464,7 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
     const s = await again.stop();
     expect(s.newEvents).toBe(0);
     expect(s.duplicates).toBe(2 * events.length);
-    const s2 = await openFeatureStore(url, { modelVersion: version, dim: 16 });
+    const s2 = await openStore(url);
     const after = await s2.getMany(users);
     await s2.close();
     for (const [i, e] of after.entries()) {
@@ -507,7 +522,7 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
         "--events",
         `${redisUrl}/${encodeURIComponent(t.stream)}`,
         "--store",
-        url,
+        url.url,
         "--group",
         t.group,
         "--consumer",
@@ -579,8 +594,8 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
 });
 
 /** How many of `users` have a state in the store at `url`. */
-async function expectStored(url: string, users: string[]): Promise<number> {
-  const s = await openFeatureStore(url, { modelVersion: version, dim: 16 });
+async function expectStored(spec: StoreSpec, users: string[]): Promise<number> {
+  const s = await openStore(spec);
   try {
     return (await s.getMany(users)).filter((e) => e !== undefined).length;
   } finally {
