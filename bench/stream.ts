@@ -5,24 +5,27 @@
  *
  * Set-up: a synthetic world (tiny preset, `--users` users), a model with the measured encoder
  * configuration of DESIGN §7 (d = 64, 2 blocks, L = 50; random weights: the cost does not depend
- * on them) saved and exported to ONNX, an empty active namespace in a SQLite store, one consumer
- * (`StreamConsumer`, what `ctxrec stream` runs; in this process, beside the producer) seeded from
- * the world. Before the timed phases every user gets one event, so every log exists (the steady
- * state, not the first touch after a restart). Each phase then XADDs events of uniformly drawn
- * users (seeded RNG) at the rate, in 10 ms ticks, for `--seconds`, waits until every entry is
- * acknowledged, and reads the lags of the phase's events only. The 1-minute load average is
- * recorded beside each figure: the machine may be shared.
+ * on them) saved and exported to ONNX, an empty active namespace in a SQLite store. The consumer
+ * is the real `ctxrec stream` in its own process (seeded from the world; `--stats-json` gives its
+ * lags), the producer this process: onnxruntime-node runs a session synchronously on the JS
+ * thread, so a producer in the consumer's process would be held up by every encode and would date
+ * its events late (coordinated omission). A warm-up consumer first gives every user one event, so
+ * every log exists (the steady state, not the first touch after a restart); then each rate gets a
+ * fresh consumer process: the producer XADDs events of uniformly drawn users (seeded RNG) at the
+ * rate, in 10 ms ticks, for `--seconds`, waits until the group has nothing pending or undelivered
+ * (at most `--drain-seconds`), stops the consumer with SIGTERM and reads its lags. The 1-minute
+ * load average is recorded beside each figure: the machine may be shared.
  *
- *   npx tsx bench/stream.ts [--rates 1000,5000] [--seconds 10] [--users 5000] [--batch-size 256]
- *                           [--max-wait-ms 20] [--threads 2] [--drain-seconds 10]
+ *   npx tsx bench/stream.ts [--rates 1000,5000] [--seconds 8] [--drain-seconds 8] [--users 5000]
+ *                           [--batch-size 256] [--max-wait-ms 20] [--threads 2]
  *                           [--redis redis://127.0.0.1:6379/15]
  *
  * A phase whose backlog is not drained `--drain-seconds` after the producer stopped is cut there:
  * its lags are those of the events written by then, and the backlog is reported with them.
- *
  * Writes bench/results/stream.json and stream.md.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -34,51 +37,102 @@ import { resolveModelConfig } from "../src/model/config.ts";
 import { itemFeaturesOf } from "../src/model/itemFeatures.ts";
 import { createModel, disposeModel } from "../src/model/model.ts";
 import { vocabSizesOf } from "../src/model/vocabSizes.ts";
-import { readModelVocabs } from "../src/offline/modelData.ts";
 import { exportOnnx } from "../src/onnx/export.ts";
-import { openOnnxModel } from "../src/onnx/runtime.ts";
 import { openFeatureStore } from "../src/store/open.ts";
 import { connectRedis } from "../src/store/redis.ts";
 import { parseStoreUrl, type RedisStoreUrl } from "../src/store/url.ts";
-import { StreamConsumer } from "../src/stream/consumer.ts";
-import { entryRules } from "../src/stream/entry.ts";
-import { EventLog } from "../src/stream/eventLog.ts";
-import { codeMaps } from "../src/stream/history.ts";
-import { datasetSeeder } from "../src/stream/seed.ts";
-import { LagWindow } from "../src/stream/stats.ts";
+import type { statsJson } from "../src/stream/stats.ts";
 import { deletePrefix } from "../src/stream/testRedis.ts";
 import { generateWorld } from "../src/synth/generate.ts";
 
 const { values: opt } = parseArgs({
   options: {
     rates: { type: "string", default: "1000,5000" },
-    seconds: { type: "string", default: "10" },
+    seconds: { type: "string", default: "8" },
+    "drain-seconds": { type: "string", default: "8" },
     users: { type: "string", default: "5000" },
     "batch-size": { type: "string", default: "256" },
     "max-wait-ms": { type: "string", default: "20" },
     threads: { type: "string", default: "2" },
-    "drain-seconds": { type: "string", default: "10" },
     redis: { type: "string", default: "redis://127.0.0.1:6379/15" },
   },
 });
 const RATES = opt.rates.split(",").map(Number);
 const SECONDS = Number(opt.seconds);
+const DRAIN = Number(opt["drain-seconds"]);
 const USERS = Number(opt.users);
 const BATCH = Number(opt["batch-size"]);
 const MAX_WAIT = Number(opt["max-wait-ms"]);
 const THREADS = Number(opt.threads);
-const DRAIN = Number(opt["drain-seconds"]);
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const log = (s: string) => process.stderr.write(`[bench:stream] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load1 = () => Number(os.loadavg()[0].toFixed(2));
-const r3 = (x: number) => Number(x.toFixed(3));
+
+type ConsumerStats = ReturnType<typeof statsJson>;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ctxrec-bench-stream-"));
 const prefix = `ctxrec:bench:stream:${process.pid}`;
-const server = parseStoreUrl(opt.redis) as RedisStoreUrl;
-const redis = await connectRedis(server, opt.redis, 2000);
-const consumerRedis = await connectRedis(server, opt.redis, 2000);
+const stream = `${prefix}:events`;
+const group = "bench";
+const redis = await connectRedis(parseStoreUrl(opt.redis) as RedisStoreUrl, opt.redis, 2000);
+const children: ChildProcess[] = [];
+
+/** `ctxrec stream` in its own process; resolves once it consumes. */
+async function startConsumer(statsFile: string, worldDir: string, modelDir: string, storeUrl: string) {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(repoRoot, "src/cli/main.ts"),
+      "stream",
+      ...["--model", modelDir, "--events", `${opt.redis}/${encodeURIComponent(stream)}`, "--store", storeUrl],
+      ...["--group", group, "--consumer", "c1", "--from-start", "--log-prefix", `${prefix}:ev`],
+      ...["--threads", String(THREADS), "--batch-size", String(BATCH), "--max-wait-ms", String(MAX_WAIT)],
+      ...["--stats-interval", "0", "--stats-json", statsFile, "--format", "jsonl", "--path", worldDir],
+    ],
+    { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  children.push(child);
+  let stderr = "";
+  child.stderr?.on("data", (d) => {
+    stderr += String(d);
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  for (const t0 = Date.now(); !stderr.includes("stop with Ctrl-C"); await sleep(50)) {
+    if (child.exitCode !== null || Date.now() - t0 > 120_000)
+      throw new Error(`ctxrec stream did not start: ${stderr}`);
+  }
+  return {
+    /** SIGTERM, then the consumer's stats once it has finished its batch and exited. */
+    async stop(): Promise<ConsumerStats> {
+      child.kill("SIGTERM");
+      const code = await exited;
+      if (code !== 0) throw new Error(`ctxrec stream exited with ${code}: ${stderr}`);
+      return JSON.parse(readFileSync(statsFile, "utf8")) as ConsumerStats;
+    },
+  };
+}
+
+/** Entries of the group not yet acknowledged or not yet delivered. */
+async function backlog(): Promise<number> {
+  const groups = (await redis.xinfo("GROUPS", stream)) as (string | number | null)[][];
+  for (const g of groups) {
+    const f = new Map<string, string | number | null>();
+    for (let i = 0; i + 1 < g.length; i += 2) f.set(String(g[i]), g[i + 1]);
+    if (f.get("name") === group) return Number(f.get("pending") ?? 0) + Number(f.get("lag") ?? 0);
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+/** Waits until the group's backlog is 0, at most `limitSeconds`; whether it got there. */
+async function drained(limitSeconds: number): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < limitSeconds * 1000; await sleep(20)) {
+    if ((await backlog()) === 0) return true;
+  }
+  return false;
+}
 
 try {
   // ---- set-up: world, model, store --------------------------------------------------------
@@ -96,35 +150,14 @@ try {
   const version = saveModel(modelDir, m, { dataset: ds }).version;
   disposeModel(m);
   await exportOnnx(modelDir);
-  const onnx = await openOnnxModel(modelDir, { threads: THREADS });
-  const store = await openFeatureStore(`file:${path.join(tmp, "state.db")}`, {
-    modelVersion: version,
-    dim: onnx.dim,
-    mode: "write",
-  });
+  const storeUrl = `file:${path.join(tmp, "state.db")}`;
+  const store = await openFeatureStore(storeUrl, { modelVersion: version, dim: 64, mode: "write" });
   await store.activate();
-  const vocabs = readModelVocabs(modelDir);
-  const stream = `${prefix}:events`;
-  const consumer = new StreamConsumer(
-    consumerRedis,
-    {
-      log: new EventLog(consumerRedis, { prefix: `${prefix}:ev`, cap: onnx.maxLen + 1 }),
-      encoder: onnx.encoder,
-      store,
-      maps: codeMaps(vocabs),
-      maxLen: onnx.maxLen,
-      seeder: datasetSeeder(ds, onnx.maxLen + 1),
-      rules: entryRules(vocabs),
-    },
-    { stream, group: "bench", consumer: "c1", batchSize: BATCH, maxWaitMs: MAX_WAIT, start: "0" },
-  );
-  const running = consumer.run();
-  running.catch(() => undefined);
+  await store.close();
 
   const users = ds.userVocab.names.slice(1);
   const items = ds.itemVocab.names.slice(1);
   const rng = new Rng(7);
-  let sent = 0;
   /** XADDs `n` events of random users (or of `who`), timestamped now. */
   const produce = async (n: number, who?: (i: number) => string) => {
     const p = redis.pipeline();
@@ -134,24 +167,16 @@ try {
       p.xadd(stream, "*", "user", user, "item", items[rng.int(items.length)], "ts", ts);
     }
     await p.exec();
-    sent += n;
-  };
-  /** Waits until every entry sent is acknowledged, at most `limitSeconds`; whether it was. */
-  const drained = async (limitSeconds: number) => {
-    const t0 = Date.now();
-    while (consumer.stats.entries < sent) {
-      if (Date.now() - t0 > limitSeconds * 1000) return false;
-      await sleep(20);
-    }
-    return true;
   };
 
   // ---- warm-up: every user's log seeded ---------------------------------------------------
-  log(`world: ${users.length} users, ${ds.items.length} events; model d=${onnx.dim}, L=${onnx.maxLen}`);
+  log(`world: ${users.length} users, ${ds.items.length} events; model d=64, L=50`);
+  const warm = await startConsumer(path.join(tmp, "warm.json"), worldDir, modelDir, storeUrl);
   const w0 = performance.now();
   for (let a = 0; a < users.length; a += 1000)
     await produce(Math.min(1000, users.length - a), (i) => users[a + i]);
   if (!(await drained(120))) throw new Error("warm-up: the consumer did not catch up within 120 s");
+  await warm.stop();
   log(
     `warm-up: ${users.length} users seeded and encoded in ${((performance.now() - w0) / 1000).toFixed(1)} s`,
   );
@@ -159,45 +184,42 @@ try {
   // ---- timed phases -------------------------------------------------------------------------
   const rows = [];
   for (const rate of RATES) {
-    consumer.stats.lag = new LagWindow(Math.ceil(rate * SECONDS * 1.2) + 1024);
-    const before = { ...consumer.stats, lag: undefined };
+    const c = await startConsumer(path.join(tmp, `rate-${rate}.json`), worldDir, modelDir, storeUrl);
     const loadBefore = load1();
     const t0 = performance.now();
-    const tickMs = 10;
-    let due = 0;
-    let phaseSent = 0;
+    let sent = 0;
     while (performance.now() - t0 < SECONDS * 1000) {
-      due = Math.floor(((performance.now() - t0) / 1000) * rate);
-      if (due > phaseSent) {
-        const n = due - phaseSent;
-        await produce(n);
-        phaseSent += n;
+      const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+      if (due > sent) {
+        await produce(due - sent);
+        sent = due;
       }
-      await sleep(tickMs);
+      await sleep(10);
     }
     const produceSeconds = (performance.now() - t0) / 1000;
     // A consumer that cannot keep up is not waited for: its backlog is reported instead.
     const caughtUp = await drained(DRAIN);
-    const drainSeconds = (performance.now() - t0) / 1000;
-    const s = consumer.stats;
-    const batches = s.batches - before.batches;
+    const left = await backlog();
+    const phaseSeconds = (performance.now() - t0) / 1000;
+    const s = await c.stop();
     const row = {
       rate,
-      sent: phaseSent,
-      achievedRate: Math.round(phaseSent / produceSeconds),
-      consumedRate: Math.round((s.entries - before.entries) / drainSeconds),
-      lagP50Seconds: r3(s.lag.quantile(0.5) / 1000),
-      lagP99Seconds: r3(s.lag.quantile(0.99) / 1000),
-      lagMaxSeconds: r3(s.lag.quantile(1) / 1000),
+      sent,
+      achievedRate: Math.round(sent / produceSeconds),
+      consumedRate: Math.round(s.entries / phaseSeconds),
+      lagP50Seconds: s.lag.p50Seconds,
+      lagP99Seconds: s.lag.p99Seconds,
+      lagMaxSeconds: s.lag.maxSeconds,
+      /** Events whose state was written (the lags are theirs). */
       lagged: s.lag.count,
-      batches,
-      meanBatch: Math.round((s.entries - before.entries) / Math.max(1, batches)),
-      usersEncoded: s.encoded - before.encoded,
-      rewrites: s.rewrites - before.rewrites,
+      batches: s.batches,
+      meanBatch: Math.round(s.entries / Math.max(1, s.batches)),
+      usersEncoded: s.encoded,
+      rewrites: s.rewrites,
       /** Share of the phase's wall time the consumer spent in the encoder. */
-      encoderShare: r3((s.encodeMs - before.encodeMs) / 1000 / drainSeconds),
-      /** Entries still unacknowledged when the drain limit ran out (the consumer fell behind). */
-      backlog: sent - s.entries,
+      encoderShare: Number((s.encodeMs / 1000 / phaseSeconds).toFixed(3)),
+      /** Entries not yet acknowledged when the drain limit ran out (the consumer fell behind). */
+      backlog: left,
       caughtUp,
       load1Before: loadBefore,
       load1After: load1(),
@@ -205,17 +227,15 @@ try {
     rows.push(row);
     if (!caughtUp)
       log(
-        `${rate}/s: the consumer fell behind (${row.backlog} entries left after ${DRAIN} s); lags are of the events it did write`,
+        `${rate}/s: the consumer fell behind (${left} entries left after ${DRAIN} s); lags are of the events it wrote`,
       );
     log(
       `${rate}/s: lag p50 ${row.lagP50Seconds} s, p99 ${row.lagP99Seconds} s, max ${row.lagMaxSeconds} s; ` +
         `consumed ${row.consumedRate}/s, mean batch ${row.meanBatch}; load ${row.load1Before} → ${row.load1After}`,
     );
+    // The next phase starts from an empty backlog.
+    if (!caughtUp) await redis.xgroup("SETID", stream, group, "$");
   }
-  consumer.stop();
-  await running;
-  await store.close();
-  await onnx.close();
 
   const meta = {
     node: process.version,
@@ -223,9 +243,16 @@ try {
     cpu: os.cpus()[0]?.model ?? "?",
     date: new Date().toISOString(),
     users: users.length,
-    model: { dim: onnx.dim, blocks: 2, maxLen: onnx.maxLen, threads: THREADS },
-    consumer: { consumers: 1, batchSize: BATCH, maxWaitMs: MAX_WAIT, store: "file: (SQLite)" },
+    model: { dim: 64, blocks: 2, maxLen: 50, threads: THREADS },
+    consumer: {
+      consumers: 1,
+      process: "ctxrec stream",
+      batchSize: BATCH,
+      maxWaitMs: MAX_WAIT,
+      store: "file: (SQLite)",
+    },
     seconds: SECONDS,
+    drainSeconds: DRAIN,
     redis: opt.redis,
   };
   writeFileSync(
@@ -233,10 +260,10 @@ try {
     `${JSON.stringify({ ...meta, rows }, null, 2)}\n`,
   );
   const md = [
-    `Streaming state refresh: freshness lag from XADD to the state written (servable), one consumer, ` +
-      `d=${meta.model.dim}, ${meta.model.blocks} blocks, L=${meta.model.maxLen}, ${THREADS} ORT threads, ` +
-      `batch ≤ ${BATCH}, max wait ${MAX_WAIT} ms, ${users.length} users (every log seeded), SQLite store, ` +
-      `Redis on loopback; ${SECONDS} s per rate; ${meta.cpus} CPUs (${meta.cpu}), Node ${meta.node}, ${meta.date}`,
+    `Streaming state refresh: freshness lag from XADD to the state written (servable), one \`ctxrec stream\` process, ` +
+      `d=64, 2 blocks, L=50, ${THREADS} ORT threads, batch ≤ ${BATCH}, max wait ${MAX_WAIT} ms, ${users.length} users ` +
+      `(every log seeded), SQLite store, Redis on loopback; ${SECONDS} s per rate (+ ≤ ${DRAIN} s to drain); ` +
+      `${meta.cpus} CPUs (${meta.cpu}), Node ${meta.node}, ${meta.date}`,
     "",
     "| events/s asked | sent/s | consumed/s | lag p50 (s) | lag p99 (s) | lag max (s) | events written / sent | mean batch | encoder share | 1-min load before → after |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -249,8 +276,8 @@ try {
   writeFileSync(path.join(repoRoot, "bench/results/stream.md"), md);
   process.stdout.write(md);
 } finally {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   await deletePrefix(redis, prefix);
   redis.disconnect();
-  consumerRedis.disconnect();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -21,6 +21,11 @@ export class LagWindow {
     this.ring = new Float64Array(capacity);
   }
 
+  /** How many lags the window keeps. */
+  get capacity(): number {
+    return this.ring.length;
+  }
+
   add(ms: number): void {
     this.ring[this.next] = ms;
     this.next = (this.next + 1) % this.ring.length;
@@ -87,4 +92,23 @@ export function statsLine(s: StreamStats, seconds: number): string {
     `lag p50 ${sec(s.lag.quantile(0.5))} p99 ${sec(s.lag.quantile(0.99))}, ${n(s.malformed)} malformed, ` +
     `${n(s.duplicates)} duplicates, ${n(s.claimed)} claimed, ${n(s.retries)} retries`
   );
+}
+
+/** The stats as JSON (`--stats-json`): the counters, and the lag quantiles in seconds. */
+export function statsJson(s: StreamStats, seconds: number) {
+  const { lag, ...counters } = s;
+  const q = (p: number) => Number((lag.quantile(p) / 1000).toFixed(4));
+  return {
+    ...counters,
+    seconds: Number(seconds.toFixed(3)),
+    lag: {
+      /** Lags recorded since the start; the quantiles are over the newest `window` of them. */
+      count: lag.count,
+      window: Math.min(lag.count, lag.capacity),
+      p50Seconds: q(0.5),
+      p90Seconds: q(0.9),
+      p99Seconds: q(0.99),
+      maxSeconds: q(1),
+    },
+  };
 }

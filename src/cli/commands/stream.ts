@@ -16,6 +16,7 @@
  */
 import os from "node:os";
 import type { Command } from "commander";
+import { writeJsonAtomic } from "../../core/atomicFile.ts";
 import { CtxrecError } from "../../core/errors.ts";
 import { readModelVocabs, requireModelVocabs } from "../../offline/modelData.ts";
 import { openOfflineModel } from "../../offline/openModel.ts";
@@ -28,7 +29,7 @@ import { EventLog } from "../../stream/eventLog.ts";
 import { describeEventsUrl, parseEventsUrl } from "../../stream/eventsUrl.ts";
 import { codeMaps } from "../../stream/history.ts";
 import { datasetSeeder } from "../../stream/seed.ts";
-import { statsLine } from "../../stream/stats.ts";
+import { statsJson, statsLine } from "../../stream/stats.ts";
 import { loadOptionalDataset } from "../dataOptions.ts";
 import { intOption } from "../numbers.ts";
 
@@ -48,6 +49,7 @@ interface StreamOptions {
   logTtl: string;
   maxFuture: string;
   statsInterval: string;
+  statsJson?: string;
   format?: string;
   path?: string;
   attributes?: string;
@@ -96,6 +98,10 @@ export function registerStreamCommand(program: Command): void {
     .option("--log-ttl <seconds>", "drop a user's event log this long after its last event (0: never)", "0")
     .option("--max-future <seconds>", "refuse events timed more than this ahead of the clock", "3600")
     .option("--stats-interval <seconds>", "seconds between two progress lines on stderr (0: none)", "10")
+    .option(
+      "--stats-json <file>",
+      "on exit, write the counters and the freshness-lag quantiles to FILE (JSON)",
+    )
     .option("--format <format>", "optional: the data set the daily batch encoded, to seed users' logs")
     .option("--path <path>", "optional: its path (with --format)")
     .option("--attributes <file>", "optional: s3rec attributes file (with --format s3rec)")
@@ -181,6 +187,8 @@ export function registerStreamCommand(program: Command): void {
         try {
           const stats = await consumer.run();
           process.stdout.write(`${statsLine(stats, consumer.uptimeSeconds)}\n`);
+          if (opts.statsJson !== undefined)
+            writeJsonAtomic(opts.statsJson, statsJson(stats, consumer.uptimeSeconds));
         } finally {
           clearInterval(ticker);
           process.off("SIGINT", stop);
