@@ -534,6 +534,8 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
         "1",
         "--stats-interval",
         "1",
+        "--stats-json",
+        path.join(root, "cli-stats.json"),
         "--format",
         "jsonl",
         "--path",
@@ -554,6 +556,10 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/stopping after the micro-batch in hand/);
     expect(stdout).toMatch(new RegExp(`^${events.length} entries .* 0 malformed`, "m"));
+    const json = JSON.parse(readFileSync(path.join(root, "cli-stats.json"), "utf8"));
+    expect(json).toMatchObject({ entries: events.length, malformed: 0, lag: { count: events.length } });
+    expect(json.lag.p50Seconds).toBeGreaterThanOrEqual(0);
+    expect(json.lag.p99Seconds).toBeGreaterThanOrEqual(json.lag.p50Seconds);
     expect(await pending(admin as Redis, t)).toBe(0);
     expect(await expectReference(url, [u9, u10])).toBe(2);
   }, 90_000);
