@@ -580,6 +580,19 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
     await expect(run(["--events", `${redisUrl}/e`, "--new-users"])).rejects.toThrow(
       /--new-users only applies/,
     );
+    // An events server that does not answer: CTXREC_ERR_STORE naming --events and the server.
+    const active = await freshStore();
+    await expect(
+      ctxrecInProcess(registerStreamCommand, [
+        "stream",
+        "--model",
+        modelDir,
+        "--store",
+        active.url,
+        "--events",
+        "redis://127.0.0.1:1/0/e",
+      ]),
+    ).rejects.toThrow(/^parameter --events: .*ECONNREFUSED.*redis:\/\/127\.0\.0\.1:1\/0\/e/);
     // A store whose active version is another model's: refused before anything is consumed.
     const other = `file:${path.join(root, "other.db")}`;
     const s = await openFeatureStore(other, { modelVersion: "old-v", dim: 16, mode: "write" });

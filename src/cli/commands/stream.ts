@@ -138,7 +138,11 @@ export function registerStreamCommand(program: Command): void {
           mode: "write",
         });
         cleanup.push(() => store.close());
-        const redis = await connectRedis(events.server, describeEventsUrl(events), 2000);
+        const redis = await connectRedis(events.server, describeEventsUrl(events), 2000).catch((err) => {
+          // connectRedis names the store's flag; this server is the events'.
+          const reason = (err as Error).message.replace(/^parameter store URL: /, "");
+          throw new CtxrecError("CTXREC_ERR_STORE", reason, { param: "--events" }, { cause: err });
+        });
         cleanup.push(() => redis.disconnect());
         const seeder = ds === undefined ? undefined : datasetSeeder(ds, model.maxLen + 1);
         const consumer = new StreamConsumer(
