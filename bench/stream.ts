@@ -16,13 +16,16 @@
  * (at most `--drain-seconds`), stops the consumer with SIGTERM and reads its lags. The 1-minute
  * load average is recorded beside each figure: the machine may be shared.
  *
- *   npx tsx bench/stream.ts [--rates 1000,5000] [--seconds 8] [--drain-seconds 8] [--users 5000]
- *                           [--batch-size 256] [--max-wait-ms 20] [--threads 2]
- *                           [--redis redis://127.0.0.1:6379/15]
+ *   npx tsx bench/stream.ts [--phases 1000x1,5000x1] [--seconds 8] [--drain-seconds 8]
+ *                           [--users 5000] [--batch-size 256] [--max-wait-ms 20] [--threads 2]
+ *                           [--redis redis://127.0.0.1:6379/15] [--out stream]
+ *
+ * A phase `RATExN` runs N consumer processes of the group (their lags pooled from each one's
+ * 1001 order statistics).
  *
  * A phase whose backlog is not drained `--drain-seconds` after the producer stopped is cut there:
  * its lags are those of the events written by then, and the backlog is reported with them.
- * Writes bench/results/stream.json and stream.md.
+ * Writes bench/results/OUT.json and OUT.md (OUT = `--out`, default `stream`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -47,7 +50,8 @@ import { generateWorld } from "../src/synth/generate.ts";
 
 const { values: opt } = parseArgs({
   options: {
-    rates: { type: "string", default: "1000,5000" },
+    phases: { type: "string", default: "1000x1,5000x1" },
+    out: { type: "string", default: "stream" },
     seconds: { type: "string", default: "8" },
     "drain-seconds": { type: "string", default: "8" },
     users: { type: "string", default: "5000" },
@@ -57,7 +61,13 @@ const { values: opt } = parseArgs({
     redis: { type: "string", default: "redis://127.0.0.1:6379/15" },
   },
 });
-const RATES = opt.rates.split(",").map(Number);
+/** `RATExN`: RATE events/s consumed by N `ctxrec stream` processes of one group. */
+const PHASES = opt.phases.split(",").map((p) => {
+  const [rate, n] = p.split("x").map(Number);
+  if (!(rate > 0) || !(Number.isInteger(n) && n >= 1)) throw new Error(`--phases: "${p}" is not RATExN`);
+  return { rate, consumers: n };
+});
+const OUT = opt.out;
 const SECONDS = Number(opt.seconds);
 const DRAIN = Number(opt["drain-seconds"]);
 const USERS = Number(opt.users);
@@ -79,7 +89,13 @@ const redis = await connectRedis(parseStoreUrl(opt.redis) as RedisStoreUrl, opt.
 const children: ChildProcess[] = [];
 
 /** `ctxrec stream` in its own process; resolves once it consumes. */
-async function startConsumer(statsFile: string, worldDir: string, modelDir: string, storeUrl: string) {
+async function startConsumer(
+  name: string,
+  statsFile: string,
+  worldDir: string,
+  modelDir: string,
+  storeUrl: string,
+) {
   const child = spawn(
     process.execPath,
     [
@@ -88,7 +104,7 @@ async function startConsumer(statsFile: string, worldDir: string, modelDir: stri
       path.join(repoRoot, "src/cli/main.ts"),
       "stream",
       ...["--model", modelDir, "--events", `${opt.redis}/${encodeURIComponent(stream)}`, "--store", storeUrl],
-      ...["--group", group, "--consumer", "c1", "--from-start", "--log-prefix", `${prefix}:ev`],
+      ...["--group", group, "--consumer", name, "--from-start", "--log-prefix", `${prefix}:ev`],
       ...["--threads", String(THREADS), "--batch-size", String(BATCH), "--max-wait-ms", String(MAX_WAIT)],
       ...["--stats-interval", "0", "--stats-json", statsFile, "--format", "jsonl", "--path", worldDir],
     ],
@@ -134,6 +150,22 @@ async function drained(limitSeconds: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * The q-quantile (seconds) of the lags of several consumers pooled: each consumer's 1001
+ * order statistics (`permilleSeconds`) stand for its lags, each weighing count / 1001.
+ */
+function pooledLag(all: readonly ConsumerStats[]): (q: number) => number {
+  const points: [number, number][] = [];
+  for (const s of all) for (const v of s.lag.permilleSeconds) points.push([v, s.lag.window / 1001]);
+  points.sort((a, b) => a[0] - b[0]);
+  const total = points.reduce((a, p) => a + p[1], 0);
+  return (q) => {
+    let seen = 0;
+    for (const [v, w] of points) if ((seen += w) >= q * total) return v;
+    return points.at(-1)?.[0] ?? Number.NaN;
+  };
+}
+
 try {
   // ---- set-up: world, model, store --------------------------------------------------------
   const worldDir = path.join(tmp, "world");
@@ -171,7 +203,7 @@ try {
 
   // ---- warm-up: every user's log seeded ---------------------------------------------------
   log(`world: ${users.length} users, ${ds.items.length} events; model d=64, L=50`);
-  const warm = await startConsumer(path.join(tmp, "warm.json"), worldDir, modelDir, storeUrl);
+  const warm = await startConsumer("c1", path.join(tmp, "warm.json"), worldDir, modelDir, storeUrl);
   const w0 = performance.now();
   for (let a = 0; a < users.length; a += 1000)
     await produce(Math.min(1000, users.length - a), (i) => users[a + i]);
@@ -182,9 +214,19 @@ try {
   );
 
   // ---- timed phases -------------------------------------------------------------------------
-  const rows = [];
-  for (const rate of RATES) {
-    const c = await startConsumer(path.join(tmp, `rate-${rate}.json`), worldDir, modelDir, storeUrl);
+  const rows: Record<string, unknown>[] = [];
+  for (const { rate, consumers } of PHASES) {
+    const cs = await Promise.all(
+      Array.from({ length: consumers }, (_, i) =>
+        startConsumer(
+          `c${i + 1}`,
+          path.join(tmp, `p${rows.length}-c${i + 1}.json`),
+          worldDir,
+          modelDir,
+          storeUrl,
+        ),
+      ),
+    );
     const loadBefore = load1();
     const t0 = performance.now();
     let sent = 0;
@@ -197,40 +239,50 @@ try {
       await sleep(10);
     }
     const produceSeconds = (performance.now() - t0) / 1000;
-    // A consumer that cannot keep up is not waited for: its backlog is reported instead.
+    // Consumers that cannot keep up are not waited for: their backlog is reported instead.
     const caughtUp = await drained(DRAIN);
     const left = await backlog();
     const phaseSeconds = (performance.now() - t0) / 1000;
-    const s = await c.stop();
+    const all = await Promise.all(cs.map((c) => c.stop()));
+    const sum = (f: (s: ConsumerStats) => number) => all.reduce((a, s) => a + f(s), 0);
+    const lag = pooledLag(all);
     const row = {
       rate,
+      consumers,
       sent,
       achievedRate: Math.round(sent / produceSeconds),
-      consumedRate: Math.round(s.entries / phaseSeconds),
-      lagP50Seconds: s.lag.p50Seconds,
-      lagP99Seconds: s.lag.p99Seconds,
-      lagMaxSeconds: s.lag.maxSeconds,
+      consumedRate: Math.round(sum((s) => s.entries) / phaseSeconds),
+      lagP50Seconds: lag(0.5),
+      lagP99Seconds: lag(0.99),
+      lagMaxSeconds: Math.max(...all.map((s) => s.lag.maxSeconds)),
       /** Events whose state was written (the lags are theirs). */
-      lagged: s.lag.count,
-      batches: s.batches,
-      meanBatch: Math.round(s.entries / Math.max(1, s.batches)),
-      usersEncoded: s.encoded,
-      rewrites: s.rewrites,
-      /** Share of the phase's wall time the consumer spent in the encoder. */
-      encoderShare: Number((s.encodeMs / 1000 / phaseSeconds).toFixed(3)),
-      /** Entries not yet acknowledged when the drain limit ran out (the consumer fell behind). */
+      lagged: sum((s) => s.lag.count),
+      /** Entries each consumer took: the group's split of the work. */
+      perConsumer: all.map((s) => s.entries),
+      batches: sum((s) => s.batches),
+      meanBatch: Math.round(
+        sum((s) => s.entries) /
+          Math.max(
+            1,
+            sum((s) => s.batches),
+          ),
+      ),
+      usersEncoded: sum((s) => s.encoded),
+      rewrites: sum((s) => s.rewrites),
+      /** Share of the phase's wall time the consumers spent in the encoder (mean per consumer). */
+      encoderShare: Number((sum((s) => s.encodeMs) / 1000 / phaseSeconds / consumers).toFixed(3)),
+      /** Entries not yet acknowledged when the drain limit ran out (the consumers fell behind). */
       backlog: left,
       caughtUp,
       load1Before: loadBefore,
       load1After: load1(),
     };
     rows.push(row);
+    const what = `${rate}/s, ${consumers} consumer${consumers > 1 ? "s" : ""}`;
     if (!caughtUp)
-      log(
-        `${rate}/s: the consumer fell behind (${left} entries left after ${DRAIN} s); lags are of the events it wrote`,
-      );
+      log(`${what}: fell behind (${left} entries left after ${DRAIN} s); lags are of the events written`);
     log(
-      `${rate}/s: lag p50 ${row.lagP50Seconds} s, p99 ${row.lagP99Seconds} s, max ${row.lagMaxSeconds} s; ` +
+      `${what}: lag p50 ${row.lagP50Seconds} s, p99 ${row.lagP99Seconds} s, max ${row.lagMaxSeconds} s; ` +
         `consumed ${row.consumedRate}/s, mean batch ${row.meanBatch}; load ${row.load1Before} → ${row.load1After}`,
     );
     // The next phase starts from an empty backlog.
@@ -256,24 +308,24 @@ try {
     redis: opt.redis,
   };
   writeFileSync(
-    path.join(repoRoot, "bench/results/stream.json"),
+    path.join(repoRoot, `bench/results/${OUT}.json`),
     `${JSON.stringify({ ...meta, rows }, null, 2)}\n`,
   );
   const md = [
-    `Streaming state refresh: freshness lag from XADD to the state written (servable), one \`ctxrec stream\` process, ` +
+    `Streaming state refresh: freshness lag from XADD to the state written (servable), \`ctxrec stream\` processes of one group, ` +
       `d=64, 2 blocks, L=50, ${THREADS} ORT threads, batch ≤ ${BATCH}, max wait ${MAX_WAIT} ms, ${users.length} users ` +
       `(every log seeded), SQLite store, Redis on loopback; ${SECONDS} s per rate (+ ≤ ${DRAIN} s to drain); ` +
       `${meta.cpus} CPUs (${meta.cpu}), Node ${meta.node}, ${meta.date}`,
     "",
-    "| events/s asked | sent/s | consumed/s | lag p50 (s) | lag p99 (s) | lag max (s) | events written / sent | mean batch | encoder share | 1-min load before → after |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| events/s asked | consumers | sent/s | consumed/s | lag p50 (s) | lag p99 (s) | lag max (s) | events written / sent | mean batch | encoder share | 1-min load before → after |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ...rows.map(
       (r) =>
-        `| ${r.rate} | ${r.achievedRate} | ${r.consumedRate} | ${r.lagP50Seconds} | ${r.lagP99Seconds} | ${r.lagMaxSeconds} | ${r.lagged} / ${r.sent} | ${r.meanBatch} | ${r.encoderShare} | ${r.load1Before} → ${r.load1After} |`,
+        `| ${r.rate} | ${r.consumers} | ${r.achievedRate} | ${r.consumedRate} | ${r.lagP50Seconds} | ${r.lagP99Seconds} | ${r.lagMaxSeconds} | ${r.lagged} / ${r.sent} | ${r.meanBatch} | ${r.encoderShare} | ${r.load1Before} → ${r.load1After} |`,
     ),
     "",
   ].join("\n");
-  writeFileSync(path.join(repoRoot, "bench/results/stream.md"), md);
+  writeFileSync(path.join(repoRoot, `bench/results/${OUT}.md`), md);
   process.stdout.write(md);
 } finally {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");

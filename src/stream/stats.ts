@@ -94,6 +94,14 @@ export function statsLine(s: StreamStats, seconds: number): string {
   );
 }
 
+/** Order statistics at rank ≈ k / 1000, k = 0..1000, of `ms`, in seconds (4 decimals); [] when empty. */
+export function permille(ms: Float64Array): number[] {
+  const sorted = Float64Array.from(ms).sort();
+  if (sorted.length === 0) return [];
+  const at = (k: number) => sorted[Math.round((k / 1000) * (sorted.length - 1))];
+  return Array.from({ length: 1001 }, (_, k) => Number((at(k) / 1000).toFixed(4)));
+}
+
 /** The stats as JSON (`--stats-json`): the counters, and the lag quantiles in seconds. */
 export function statsJson(s: StreamStats, seconds: number) {
   const { lag, ...counters } = s;
@@ -109,6 +117,11 @@ export function statsJson(s: StreamStats, seconds: number) {
       p90Seconds: q(0.9),
       p99Seconds: q(0.99),
       maxSeconds: q(1),
+      /**
+       * The window's quantiles at 0, 0.001, …, 1 (1001 values, seconds): enough to pool the lags
+       * of several consumers (each value weighs window / 1001) without shipping every lag.
+       */
+      permilleSeconds: permille(lag.values()),
     },
   };
 }
