@@ -161,7 +161,10 @@ function pooledLag(all: readonly ConsumerStats[]): (q: number) => number {
   const total = points.reduce((a, p) => a + p[1], 0);
   return (q) => {
     let seen = 0;
-    for (const [v, w] of points) if ((seen += w) >= q * total) return v;
+    for (const [v, w] of points) {
+      seen += w;
+      if (seen >= q * total) return v;
+    }
     return points.at(-1)?.[0] ?? Number.NaN;
   };
 }
