@@ -96,20 +96,14 @@ async function startConsumer(
   modelDir: string,
   storeUrl: string,
 ) {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(repoRoot, "src/cli/main.ts"),
-      "stream",
-      ...["--model", modelDir, "--events", `${opt.redis}/${encodeURIComponent(stream)}`, "--store", storeUrl],
-      ...["--group", group, "--consumer", name, "--from-start", "--log-prefix", `${prefix}:ev`],
-      ...["--threads", String(THREADS), "--batch-size", String(BATCH), "--max-wait-ms", String(MAX_WAIT)],
-      ...["--stats-interval", "0", "--stats-json", statsFile, "--format", "jsonl", "--path", worldDir],
-    ],
-    { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] },
-  );
+  const args = [
+    ...["--model", modelDir, "--events", `${opt.redis}/${encodeURIComponent(stream)}`, "--store", storeUrl],
+    ...["--group", group, "--consumer", name, "--from-start", "--log-prefix", `${prefix}:ev`],
+    ...["--threads", String(THREADS), "--batch-size", String(BATCH), "--max-wait-ms", String(MAX_WAIT)],
+    ...["--stats-interval", "0", "--stats-json", statsFile, "--format", "jsonl", "--path", worldDir],
+  ];
+  const argv = ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), "stream", ...args];
+  const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] });
   children.push(child);
   let stderr = "";
   child.stderr?.on("data", (d) => {

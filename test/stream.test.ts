@@ -141,6 +141,15 @@ function freshStream(): { stream: string; group: string; logPrefix: string } {
   return { stream: `${p}:events`, group: "g", logPrefix: `${p}:ev` };
 }
 
+/** A test's own stream and store, the users picked by index, and their events in stream order. */
+async function setUpCase(picks: number[]) {
+  const t = freshStream();
+  const url = await freshStore();
+  const users = picks.map(pick);
+  const events = streamOrder(ds).filter((e) => users.includes(e.user));
+  return { t, url, users, events };
+}
+
 /** XADDs `events` (or raw field lists) to `stream` in order; returns the entry ids. */
 async function xadd(redis: Redis, stream: string, events: readonly (Ev | string[])[]): Promise<string[]> {
   const p = redis.pipeline();
@@ -359,10 +368,12 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
   }, 60_000);
 
   it("a malformed entry is counted, logged with its id and field, and acknowledged; the consumer goes on", async () => {
-    const t = freshStream();
-    const url = await freshStore();
-    const [ua, ub] = [pick(1), pick(2)];
-    const good = streamOrder(ds).filter((e) => e.user === ua || e.user === ub);
+    const {
+      t,
+      url,
+      users: [ua, ub],
+      events: good,
+    } = await setUpCase([1, 2]);
     const bad = [
       ["user", ua, "item", "no-such-item", "ts", "1700000000"],
       ["user", ua, "item", good[0].item, "ts", "yesterday"],
@@ -506,43 +517,20 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
   }, 60_000);
 
   it("`ctxrec stream` writes states, and on SIGTERM finishes its batch, acknowledges it and exits 0", async () => {
-    const t = freshStream();
-    const url = await freshStore();
-    const [u9, u10] = [pick(9), pick(10)];
-    const events = streamOrder(ds).filter((e) => e.user === u9 || e.user === u10);
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        path.join(repoRoot, "src/cli/main.ts"),
-        "stream",
-        "--model",
-        modelDir,
-        "--events",
-        `${redisUrl}/${encodeURIComponent(t.stream)}`,
-        "--store",
-        url.url,
-        "--group",
-        t.group,
-        "--consumer",
-        "cli",
-        "--from-start",
-        "--log-prefix",
-        t.logPrefix,
-        "--threads",
-        "1",
-        "--stats-interval",
-        "1",
-        "--stats-json",
-        path.join(root, "cli-stats.json"),
-        "--format",
-        "jsonl",
-        "--path",
-        worldDir,
-      ],
-      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const {
+      t,
+      url,
+      users: [u9, u10],
+      events,
+    } = await setUpCase([9, 10]);
+    const args = [
+      ...["--model", modelDir, "--events", `${redisUrl}/${encodeURIComponent(t.stream)}`, "--store", url.url],
+      ...["--group", t.group, "--consumer", "cli", "--from-start", "--log-prefix", t.logPrefix],
+      ...["--threads", "1", "--stats-interval", "1", "--stats-json", path.join(root, "cli-stats.json")],
+      ...["--format", "jsonl", "--path", worldDir],
+    ];
+    const argv = ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), "stream", ...args];
+    const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
     let stdout = "";
     let stderr = "";
@@ -565,50 +553,32 @@ describe.skipIf(!reachable && !inCi)(suiteName("ctxrec stream", reachable), () =
   }, 90_000);
 
   it("bad flags are refused naming them", async () => {
-    const run = (extra: string[]) =>
-      ctxrecInProcess(registerStreamCommand, [
-        "stream",
-        "--model",
-        modelDir,
-        "--store",
-        `file:${path.join(root, "never.db")}`,
-        ...extra,
-      ]);
-    await expect(run(["--events", redisUrl])).rejects.toThrow(/--events.*names no stream.*database number/);
-    await expect(run(["--events", `${redisUrl}/e`, "--batch-size", "0"])).rejects.toThrow(/--batch-size/);
-    await expect(run(["--events", `${redisUrl}/e`, "--consumer", "a b"])).rejects.toThrow(/--consumer/);
-    await expect(run(["--events", `${redisUrl}/e`, "--new-users"])).rejects.toThrow(
+    const never = `file:${path.join(root, "never.db")}`;
+    const run = (store: string, extra: string[]) =>
+      ctxrecInProcess(registerStreamCommand, ["stream", "--model", modelDir, "--store", store, ...extra]);
+    await expect(run(never, ["--events", redisUrl])).rejects.toThrow(
+      /--events.*names no stream.*database number/,
+    );
+    await expect(run(never, ["--events", `${redisUrl}/e`, "--batch-size", "0"])).rejects.toThrow(
+      /--batch-size/,
+    );
+    await expect(run(never, ["--events", `${redisUrl}/e`, "--consumer", "a b"])).rejects.toThrow(
+      /--consumer/,
+    );
+    await expect(run(never, ["--events", `${redisUrl}/e`, "--new-users"])).rejects.toThrow(
       /--new-users only applies/,
     );
     // An events server that does not answer: CTXREC_ERR_STORE naming --events and the server.
     const active = await freshStore();
-    await expect(
-      ctxrecInProcess(registerStreamCommand, [
-        "stream",
-        "--model",
-        modelDir,
-        "--store",
-        active.url,
-        "--events",
-        "redis://127.0.0.1:1/0/e",
-      ]),
-    ).rejects.toThrow(/^parameter --events: .*ECONNREFUSED.*redis:\/\/127\.0\.0\.1:1\/0\/e/);
+    await expect(run(active.url, ["--events", "redis://127.0.0.1:1/0/e"])).rejects.toThrow(
+      /^parameter --events: .*ECONNREFUSED.*redis:\/\/127\.0\.0\.1:1\/0\/e/,
+    );
     // A store whose active version is another model's: refused before anything is consumed.
     const other = `file:${path.join(root, "other.db")}`;
     const s = await openFeatureStore(other, { modelVersion: "old-v", dim: 16, mode: "write" });
     await s.activate();
     await s.close();
-    await expect(
-      ctxrecInProcess(registerStreamCommand, [
-        "stream",
-        "--model",
-        modelDir,
-        "--store",
-        other,
-        "--events",
-        `${redisUrl}/e`,
-      ]),
-    ).rejects.toThrow(/active version is old-v/);
+    await expect(run(other, ["--events", `${redisUrl}/e`])).rejects.toThrow(/active version is old-v/);
   }, 60_000);
 });
 
