@@ -167,6 +167,7 @@ export {
   type EncodeUsersArgs,
   encodeUsers,
   historyBatch,
+  lastEventsBatch,
   type StateEncoder,
 } from "./offline/encodeUsers.ts";
 export {
@@ -288,6 +289,27 @@ export { listStoreVersions, openFeatureStore } from "./store/open.ts";
 export { openRedisStore, type RedisStoreOptions } from "./store/redis.ts";
 export { openSqliteStore } from "./store/sqlite.ts";
 export * from "./store/url.ts";
+// Streaming state refresh (src/stream): a Redis Stream consumer group re-encoding touched users.
+export {
+  isRetryable,
+  requireActiveVersion,
+  StreamConsumer,
+  type StreamConsumerArgs,
+  type StreamConsumerDeps,
+} from "./stream/consumer.ts";
+export {
+  type EntryRules,
+  entryRules,
+  type MalformedEntry,
+  parseEntry,
+  type StreamEvent,
+} from "./stream/entry.ts";
+export { EventLog, type EventLogArgs, type LoggedEvent, type UserLog } from "./stream/eventLog.ts";
+export { type EventsUrl, parseEventsUrl } from "./stream/eventsUrl.ts";
+export { codeMaps, logBatch } from "./stream/history.ts";
+export { type RefreshReport, refreshUsers } from "./stream/refresh.ts";
+export { datasetSeeder, type Seeder } from "./stream/seed.ts";
+export { createStreamStats, type StreamStats, statsLine } from "./stream/stats.ts";
 // Synthetic Related-Items world (src/synth): generator, presets and parameters, reader, statistics.
 export { type GenerateWorldArgs, generateWorld } from "./synth/generate.ts";
 export {

@@ -17,7 +17,7 @@
  */
 import { CtxrecError, requireArg } from "../core/errors.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
-import { sequenceBatch } from "../model/sequences.ts";
+import { type EventArrays, sequenceBatch } from "../model/sequences.ts";
 // Type only: the offline batch takes any encoder, without loading onnxruntime.
 import type { EncoderInput } from "../onnx/runtime.ts";
 import type { FeatureStore, StateEntry } from "../store/featureStore.ts";
@@ -96,15 +96,32 @@ interface Pending {
  */
 export function historyBatch(ds: CompiledDataset, users: Int32Array, maxLen: number): EncoderInput {
   const B = users.length;
-  const starts = new Int32Array(B);
-  const ends = new Int32Array(B);
   const firsts = new Int32Array(B);
+  const ends = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     firsts[b] = ds.offsets[users[b]];
     ends[b] = ds.offsets[users[b] + 1];
-    starts[b] = Math.max(firsts[b], ends[b] - maxLen);
   }
-  const seq = sequenceBatch(ds, starts, ends, firsts, maxLen);
+  return lastEventsBatch(ds, firsts, ends, maxLen);
+}
+
+/**
+ * Encoder input `[B, L]` of the last L events of each row b, whose events are `firsts[b] ..
+ * ends[b]-1` of `ev` in time order: the one layout every encode path shares (the offline batch
+ * over a data set, `ctxrec stream` over its per-user event logs), so both write the same bits for
+ * the same history. An event before the row's first encoded one (at `firsts[b]` when the range
+ * holds more than L) only gives that first event its time gap, as in training.
+ */
+export function lastEventsBatch(
+  ev: EventArrays,
+  firsts: Int32Array,
+  ends: Int32Array,
+  maxLen: number,
+): EncoderInput {
+  const B = firsts.length;
+  const starts = new Int32Array(B);
+  for (let b = 0; b < B; b++) starts[b] = Math.max(firsts[b], ends[b] - maxLen);
+  const seq = sequenceBatch(ev, starts, ends, firsts, maxLen);
   const x = { B, len: seq.len, items: seq.items, types: seq.types, gaps: seq.gaps, lengths: seq.lengths };
   return x.len === maxLen ? x : padRows(x, maxLen);
 }

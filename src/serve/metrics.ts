@@ -6,6 +6,8 @@
  *   ctxrec_requests_total{outcome}           ok | error
  *   ctxrec_request_errors_total{code,status} errors by kind (ctxrec error code or FST_* code)
  *   ctxrec_cold_start_total                  requests answered on the empty-history state
+ *   ctxrec_state_age_seconds                 histogram: age of the cached state served (now − the
+ *                                            newest event it saw), requests with a state only
  *   ctxrec_unknown_values_total{field}       request values treated as missing
  *   ctxrec_store_version_refusals_total      store reads/opens refused for another model version
  *   ctxrec_store_corrupt_records_total       store records that failed their integrity check
@@ -23,6 +25,8 @@ export interface ServeMetrics {
   error(code: string, status: number): void;
   ok(): void;
   coldStart(): void;
+  /** The `stateAgeSeconds` of a request answered from a cached state. */
+  stateAge(seconds: number): void;
   unknownValue(field: string): void;
   reload(result: "ok" | "refused"): void;
   setModel(version: string): void;
@@ -60,6 +64,14 @@ export function createServeMetrics(counters: StoreCounters): ServeMetrics {
   const cold = new Counter({
     name: "ctxrec_cold_start_total",
     help: "Requests answered on the cold-start path (no cached state for the user)",
+    registers: [registry],
+  });
+  // 1 s … 7 d: a streamed state is seconds old, a daily batch's up to a day (and more for users
+  // without new events), so the buckets separate the two regimes.
+  const stateAge = new Histogram({
+    name: "ctxrec_state_age_seconds",
+    help: "Age of the cached state a request was answered from: seconds since the newest event it saw",
+    buckets: [1, 5, 15, 60, 300, 900, 3600, 6 * 3600, 86_400, 2 * 86_400, 7 * 86_400],
     registers: [registry],
   });
   const unknown = new Counter({
@@ -119,6 +131,7 @@ export function createServeMetrics(counters: StoreCounters): ServeMetrics {
     },
     ok: () => okCount.inc(),
     coldStart: () => cold.inc(),
+    stateAge: (seconds) => stateAge.observe(seconds),
     unknownValue: (field) => unknown.labels(field).inc(),
     reload: (result) => reloads.labels(result).inc(),
     setModel(version) {

@@ -109,6 +109,7 @@ function bundleHandlers(
       metrics.observe(res.timings, performance.now() - t0);
       metrics.ok();
       if (res.coldStart) metrics.coldStart();
+      else if (res.stateAgeSeconds !== null) metrics.stateAge(res.stateAgeSeconds);
       if (res.warnings !== undefined) {
         for (const w of res.warnings) metrics.unknownValue(w.slice(0, w.indexOf(":")));
       }

@@ -26,6 +26,7 @@ import { openOnnxModel } from "../onnx/runtime.ts";
 import { createStoreCounters } from "../store/featureStore.ts";
 import { generateWorld } from "../synth/generate.ts";
 import { type ItemCountries, loadBundle } from "./bundle.ts";
+import { buildServer, type ServerOptions } from "./server.ts";
 import { BundleHandle, bundleLoader } from "./swap.ts";
 
 export interface ServeFixture {
@@ -148,6 +149,31 @@ export async function fixtureBundles(fx: ServeFixture): Promise<BundleHandle> {
     itemCountries: fx.itemCountries,
   };
   return new BundleHandle(await loadBundle(src, opts), bundleLoader(opts));
+}
+
+/** A fixture served by an in-process server (`app.inject()`); `close()` releases all of it. */
+export interface ServedFixture {
+  fx: ServeFixture;
+  bundles: BundleHandle;
+  app: ReturnType<typeof buildServer>;
+  close(): Promise<void>;
+}
+
+/** `makeServeFixture(seed)` behind `buildServer(…, options)`. */
+export async function servedFixture(seed: number, options: ServerOptions = {}): Promise<ServedFixture> {
+  const fx = await makeServeFixture(seed);
+  const bundles = await fixtureBundles(fx);
+  const app = buildServer(bundles, options);
+  return {
+    fx,
+    bundles,
+    app,
+    async close() {
+      await app.close();
+      await bundles.closeAll();
+      fx.cleanup();
+    },
+  };
 }
 
 /** Paths of a second model version published beside a fixture's, in its own store. */

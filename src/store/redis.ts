@@ -56,7 +56,7 @@ export function openRedisStore(
       where,
       label: "Redis",
       keys,
-      connect: () => connect(url, where, options.connectTimeoutMs ?? 2000),
+      connect: () => connectRedis(url, where, options.connectTimeoutMs ?? 2000),
       make: (redis, a) =>
         new RedisFeatureStore(redis, where, keys, prefix, a.modelVersion, a.dim, a.mode, a.counters),
     },
@@ -74,11 +74,16 @@ export function listRedisVersions(
     where,
     label: "Redis",
     keys: metaKeys(options.keyPrefix ?? DEFAULT_PREFIX),
-    connect: () => connect(url, where, options.connectTimeoutMs ?? 2000),
+    connect: () => connectRedis(url, where, options.connectTimeoutMs ?? 2000),
   });
 }
 
-function connect(url: RedisStoreUrl, where: string, timeoutMs: number): Promise<Redis> {
+/**
+ * A client connected to `url` (CTXREC_ERR_STORE naming `where` and how to start a server when it
+ * cannot be reached within `timeoutMs`) that keeps reconnecting in the background once connected.
+ * Also the connection of `ctxrec stream` to its events server.
+ */
+export function connectRedis(url: RedisStoreUrl, where: string, timeoutMs: number): Promise<Redis> {
   const redis = new Redis({
     ...redisAddress(url),
     lazyConnect: true,
