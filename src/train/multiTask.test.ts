@@ -17,7 +17,8 @@ import {
   retrievalWeights,
   taskSetup,
 } from "./multiTask.ts";
-import { prepareStep, stepLoss, stepSeed, stepSetup } from "./step.ts";
+import { stepLoss, stepSetup } from "./step.ts";
+import { prepareRows } from "./stepTesting.ts";
 import { resolveTrainArgs } from "./trainArgs.ts";
 
 beforeAll(async () => {
@@ -75,7 +76,9 @@ describe("advertiser groups and centroids", () => {
     const r = reps.arraySync();
     const mean = (rows: number[]) => [0, 1].map((k) => rows.reduce((s, i) => s + r[i][k], 0) / rows.length);
     const expected = [mean([2, 5]), mean([1, 3]), mean([6])];
-    c.arraySync().forEach((row, a) => row.forEach((v, k) => expect(v).toBeCloseTo(expected[a][k], 5)));
+    for (const [a, row] of c.arraySync().entries()) {
+      for (const [k, v] of row.entries()) expect(v).toBeCloseTo(expected[a][k], 5);
+    }
     // d Σ centroids / d reps: 1 / |group| for a grouped item, 0 for the others.
     const grad = tf.grad((x) => tf.sum(advertiserCentroids(x as tf.Tensor2D, g)))(reps) as tf.Tensor2D;
     expect(grad.arraySync().map((row) => row[0])).toEqual([0, 1 / 2, 1 / 2, 1 / 2, 0, 1 / 2, 1]);
@@ -137,15 +140,7 @@ describe("a multi-task training step", () => {
     const lossWith = (over: Parameters<typeof resolveTrainArgs>[0]) => {
       const args = resolveTrainArgs({ loss: "full", ...over });
       const setup = stepSetup(m, ds, args);
-      const s = prepareStep(
-        setup,
-        Int32Array.from({ length: 10 }, (_, r) => r),
-        {
-          seed: stepSeed(args),
-          step: 0,
-          negatives: new Rng(1),
-        },
-      );
+      const s = prepareRows(setup, 10);
       const ids = m.item.ids.gatherRows(s.unique);
       const v = tf.tidy(() => stepLoss(setup, s, ids).dataSync()[0]);
       ids.dispose();

@@ -9,7 +9,8 @@ import { createModel, disposeModel } from "../model/model.ts";
 import { toyWorld } from "../model/testWorld.ts";
 import { vocabSizesOf } from "../model/vocabSizes.ts";
 import { contextFromItems } from "./context.ts";
-import { prepareStep, type StepInput, stepLoss, stepSeed, stepSetup } from "./step.ts";
+import { type StepInput, stepLoss, stepSetup } from "./step.ts";
+import { prepareRows } from "./stepTesting.ts";
 import { resolveTrainArgs } from "./trainArgs.ts";
 
 beforeAll(async () => {
@@ -34,8 +35,7 @@ describe("stale-state context training (contextSource 'stale-state')", () => {
     const m = createModel(config, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(1));
     const args = resolveTrainArgs({ contextSource: "stale-state", maxStaleness: 3 });
     const setup = stepSetup(m, ds, args);
-    const batch = Int32Array.from({ length: 16 }, (_, r) => r);
-    const s = prepareStep(setup, batch, { seed: stepSeed(args), step: 0, negatives: new Rng(1) });
+    const s = prepareRows(setup, 16);
     const stale = s.stale as NonNullable<StepInput["stale"]>;
     const L = s.seq.len;
     const seen = new Set<number>();
@@ -65,9 +65,8 @@ describe("stale-state context training (contextSource 'stale-state')", () => {
     const m = createModel(config, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(1));
     const args = resolveTrainArgs({ contextSource: "stale-state" });
     const setup = stepSetup(m, ds, args);
-    const random = () => ({ seed: stepSeed(args), step: 5, negatives: new Rng(1) });
-    const whole = prepareStep(setup, Int32Array.from([0, 1, 2, 3]), random());
-    const part = prepareStep(setup, Int32Array.from([2, 3]), random());
+    const whole = prepareRows(setup, 4, 5);
+    const part = prepareRows(setup, 2, 5, Int32Array.from([2, 3]));
     const rowLags = (s: StepInput, b: number) =>
       staleness(s).filter((_, r) => Math.floor(s.real[r] / s.seq.len) === b);
     expect(rowLags(part, 0)).toEqual(rowLags(whole, 2));
@@ -80,15 +79,7 @@ describe("stale-state context training (contextSource 'stale-state')", () => {
     const m = createModel(config, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(1));
     const args = resolveTrainArgs({ contextSource: "stale-state" });
     const setup = stepSetup(m, ds, args);
-    const s = prepareStep(
-      setup,
-      Int32Array.from({ length: 8 }, (_, r) => r),
-      {
-        seed: stepSeed(args),
-        step: 0,
-        negatives: new Rng(1),
-      },
-    );
+    const s = prepareRows(setup, 8);
     const ids = m.item.ids.gatherRows(s.unique);
     const contextVars = m.context === undefined ? [] : contextLayerVariables(m.context);
     expect(contextVars.length).toBeGreaterThan(0);
