@@ -78,10 +78,24 @@ describe("ctxrec train / eval --model on a synthetic world", () => {
     expect(shop.manifest.config.tower.kind).toBe("dcnv2");
     expect(shop.manifest.training.args.advertiserWeight).toBe(0.1);
     expect(shop.manifest.training.args.engagementTypes).toEqual(["page_visit", "add_to_cart"]);
-    const mlp = trainAndEval("synth-shop-mlp", data, ["--preset", "shopping-cg", "--tower", "mlp", "--no-test"]);
+    const mlp = trainAndEval("synth-shop-mlp", data, [
+      "--preset",
+      "shopping-cg",
+      "--tower",
+      "mlp",
+      "--no-test",
+    ]);
     expect(mlp.manifest.config.tower).toBeUndefined(); // an mlp config stores no tower
     expect(mlp.manifest.training.args.advertiserWeight).toBe(0.1);
-    const bad = ctxrec(["train", ...data, "--out", path.join(tmp, "bad"), ...tiny, "--engagement-types", "click"]);
+    const bad = ctxrec([
+      "train",
+      ...data,
+      "--out",
+      path.join(tmp, "bad"),
+      ...tiny,
+      "--engagement-types",
+      "click",
+    ]);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--engagement-types.*'click' is not in the data.*page_visit/);
   });

@@ -119,7 +119,7 @@ describe("multi-task set-up and targets", () => {
     expect(() => taskSetup(ds, { ...base, engagementTypes: ["view", "buy"] })).toThrow(
       /no conversion is left/,
     );
-    const one = { ...ds, itemAdvertiser: ds.itemAdvertiser.map((a) => (a >= 2 ? 2 : a)) };
+    const one = { ...ds, itemAdvertiser: ds.itemAdvertiser.map((a) => Math.min(a, 2)) };
     expect(() => taskSetup(one, { ...base, engagementTypes: [], advertiserWeight: 1 })).toThrow(
       /at least 2 advertisers/,
     );
