@@ -55,6 +55,12 @@ describe("which users a setting scores", () => {
     const four = staleSelection(ds, { kind: "drop-last", events: 4 });
     expect(four.users.length).toBe(0);
     expect(four.emptyState).toBe(3);
+    // Validation targets (the second-to-last event): u1 3, u4 13; u2's state (before 5) is empty.
+    const valid = staleSelection(ds, { kind: "drop-last", events: 1 }, "validation");
+    expect(Array.from(valid.users)).toEqual(codes(ds, ["u1", "u4"]));
+    expect(Array.from(valid.targets)).toEqual([3, 13]);
+    expect(Array.from(valid.cuts)).toEqual([2, 12]);
+    expect(valid.emptyState).toBe(1);
   });
 
   it("cutoff Δ: the state is the events with timestamp < target time − Δ (real timestamps)", async () => {

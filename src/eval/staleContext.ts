@@ -1,7 +1,9 @@
 /**
  * The `stale-context` protocol (DESIGN §6.2): does a real request context make up for a stale
  * cached state? For each user with ≥ 3 events (the `loo` test users) the target is the LAST event,
- * as in `loo`. The model's cached state sees the history only up to a cut-off:
+ * as in `loo` (or, with `target: "validation"`, the second-to-last: the same protocol one event
+ * earlier, so that training settings can be chosen without reading the test split; the test event
+ * is then after the target and never read). The model's cached state sees the history only up to a cut-off:
  *
  * - `cutoff` (data with real timestamps, e.g. ML-100K): the events with timestamp < target time − Δ
  *   (a daily batch job leaves a state up to a day old: Δ = 24 h by default);
@@ -33,6 +35,7 @@ import type { CompiledDataset } from "../data/dataset.ts";
 import { buildHistoryBatch } from "./history.ts";
 import { type BatchScoreFn, batchScoreFn, datasetName, looTargets } from "./loo.ts";
 import { EVAL_KS, targetRanks } from "./metrics.ts";
+import type { LooTarget } from "./result.ts";
 import type { CategoryContext, HistoryBatch, RetrievalScorer } from "./scorer.ts";
 import {
   type StaleContextResult,
@@ -60,6 +63,8 @@ export interface StaleContextArgs {
   batchSize?: number;
   /** HIT/NDCG cut-offs. Default [5, 10, 20]. */
   ks?: readonly number[];
+  /** Each user's last event ("test", default) or second-to-last ("validation") as the target. */
+  target?: LooTarget;
   /** Embedding scorers' dot products: "onnxruntime" (default) or "typescript" (the reference). */
   matmul?: "onnxruntime" | "typescript";
   /** Called after each batch with the scoring rows done and the total (all passes together). */
@@ -134,9 +139,13 @@ function checkSetting(s: StaleSetting): void {
  * the target (position target − 1); it must be at or after the cut (`cut ≤ target − 1`), and the
  * state `offsets[u] .. cut − 1` must hold at least one event.
  */
-export function staleSelection(ds: CompiledDataset, setting: StaleSetting): StaleSelection {
+export function staleSelection(
+  ds: CompiledDataset,
+  setting: StaleSetting,
+  target: LooTarget = "test",
+): StaleSelection {
   checkSetting(setting);
-  const loo = looTargets(ds, "test");
+  const loo = looTargets(ds, target);
   const users: number[] = [];
   const targets: number[] = [];
   const cuts: number[] = [];
@@ -295,7 +304,7 @@ export async function rankStaleContext(
     "matmul",
     `expected "onnxruntime" or "typescript", got ${matmul}`,
   );
-  const selections = settings.map((s) => staleSelection(ds, s));
+  const selections = settings.map((s) => staleSelection(ds, s, args.target));
   for (const sel of selections) {
     requireArg(
       sel.users.length > 0,
@@ -371,6 +380,7 @@ export async function evaluateStaleContext(
   const settings = ranked.map(({ selection, ranks }) => summarizeSetting(selection, ranks, ks));
   return {
     protocol: "stale-context",
+    target: args.target ?? "test",
     dataset: datasetName(ds),
     models: { baseline: scorers.baseline.name, contextual: scorers.contextual.name },
     users: settings[0].users,

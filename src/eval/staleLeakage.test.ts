@@ -10,6 +10,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { loadDataset } from "../data/load.ts";
+import type { LooTarget } from "./result.ts";
 import type { StaleSetting } from "./staleContext.ts";
 import { evaluateStaleContext, staleSelection } from "./staleContext.ts";
 import { type SeenRow, spyScorer, timedDataset } from "./staleTestData.ts";
@@ -26,16 +27,20 @@ const itemsOf = (ds: CompiledDataset, from: number, to: number) => Array.from(ds
  * never a context; the contextual model sees the stale state twice, once with the context of the
  * event just before the target and once without.
  */
-async function checkSetting(ds: CompiledDataset, setting: StaleSetting): Promise<number> {
+async function checkSetting(
+  ds: CompiledDataset,
+  setting: StaleSetting,
+  targetWhich: LooTarget = "test",
+): Promise<number> {
   const N = ds.itemVocab.size;
   const base = spyScorer(N, "base");
   const ctx = spyScorer(N, "ctx");
   await evaluateStaleContext(
     ds,
     { baseline: base.scorer, contextual: ctx.scorer },
-    { settings: [setting], batchSize: 50 },
+    { settings: [setting], batchSize: 50, target: targetWhich },
   );
-  const sel = staleSelection(ds, setting);
+  const sel = staleSelection(ds, setting, targetWhich);
   const byUser = (rows: SeenRow[]) => {
     const m = new Map<number, SeenRow[]>();
     for (const r of rows) m.set(r.user, [...(m.get(r.user) ?? []), r]);
@@ -58,7 +63,9 @@ async function checkSetting(ds: CompiledDataset, setting: StaleSetting): Promise
     const u = sel.users[j];
     const start = ds.offsets[u];
     const target = sel.targets[j];
-    if (target !== ds.offsets[u + 1] - 1) problems.push(`user ${u}: target ${target} is not the last event`);
+    const expectedTarget = ds.offsets[u + 1] - (targetWhich === "test" ? 1 : 2);
+    if (target !== expectedTarget)
+      problems.push(`user ${u}: target ${target} is not the ${targetWhich} event`);
     // The stale state is exactly the events before the cut-off: it really excludes those after it.
     const cutoff = setting.kind === "cutoff" ? ds.timestamps[target] - setting.seconds : Number.NaN;
     const state: number[] = [];
@@ -207,6 +214,9 @@ describe("stale-context: nothing derived from the target reaches a model", () =>
     expect(await checkSetting(ds, { kind: "drop-last", events: 1 })).toBe(3);
     expect(await checkSetting(ds, { kind: "drop-last", events: 2 })).toBe(2);
     expect(await checkSetting(ds, { kind: "drop-last", events: 4 })).toBe(1);
+    // Validation targets: one event earlier; the test event (the last) is never read.
+    expect(await checkSetting(ds, { kind: "drop-last", events: 1 }, "validation")).toBe(2); // u2: empty state
+    expect(await checkSetting(ds, { kind: "drop-last", events: 4 }, "validation")).toBe(1);
   });
 
   const repoRoot = path.resolve(import.meta.dirname, "../..");

@@ -60,6 +60,8 @@ export interface StaleSettingResult {
 
 export interface StaleContextResult {
   protocol: "stale-context";
+  /** Whose event is the target: each user's last ("test") or second-to-last ("validation"). */
+  target: "test" | "validation";
   /** Data set, `format:file`. */
   dataset: string;
   /** Scorer names of the two models. */
@@ -150,7 +152,7 @@ const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(4)}`;
 export function formatStaleTable(r: StaleContextResult): string {
   const count = (n: number) => n.toLocaleString("en-US");
   const lines = [
-    "protocol stale-context (last event of each user, full ranking, history items filtered, ties counted against the target)",
+    `protocol stale-context (${r.target === "validation" ? "second-to-last (validation)" : "last"} event of each user, full ranking, history items filtered, ties counted against the target)`,
     `data set ${r.dataset}; baseline ${r.models.baseline}; contextual ${r.models.contextual}`,
   ];
   for (const s of r.settings) {

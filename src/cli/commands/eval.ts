@@ -280,13 +280,6 @@ async function runStaleContext(opts: EvalOptions): Promise<void> {
       { param: opts.model === undefined ? "--model" : "--baseline" },
     );
   }
-  if (opts.target !== "test") {
-    throw new CtxrecError(
-      "CTXREC_ERR_ARG",
-      "stale-context always targets each user's last event; drop --target",
-      { param: "--target" },
-    );
-  }
   const batchSize = toNumber(opts.batchSize, "--batch-size");
   const { args, stop } = parseDataOptions(opts);
   const ds = await loadDataset(args).finally(stop);
@@ -325,6 +318,7 @@ async function runStaleContext(opts: EvalOptions): Promise<void> {
   const result = await evaluateStaleContext(ds, scorers, {
     settings,
     batchSize,
+    target: opts.target,
     onProgress: (done, total) => bar.update(done, total),
   }).finally(() => bar.stop());
   const seconds = (performance.now() - started) / 1000;
