@@ -41,10 +41,11 @@ export * from "./eval/history.ts";
 export * from "./eval/loo.ts";
 export * from "./eval/metrics.ts";
 export * from "./eval/ortScores.ts";
+export { type PairedGain, pairedGain } from "./eval/pairedGain.ts";
 export * from "./eval/result.ts";
 export * from "./eval/scorer.ts";
 export * from "./eval/staleContext.ts";
-export { formatDuration, type PairedGain, pairedGain, STALE_FIGURES } from "./eval/staleResult.ts";
+export { formatDuration, STALE_FIGURES } from "./eval/staleResult.ts";
 // Funnel simulator (src/funnel): the CG contract a model plugs into, the reference CGs, the simulator.
 // Funnel protocol with trained models (issue #6): model CGs, the Search surface, the r × seed sweep.
 // Competing pools (issue #14 part 4): trained CGs only, pools merged, per-CG exclusive credit and marginal recall.

@@ -71,4 +71,19 @@ describe.skipIf(!haveMl)(needsData("MovieLens-100K, ctxrec eval", haveMl, ml100k
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain("CTXREC_ERR_ARG: parameter --baseline");
   });
+
+  it("--versus ranks a second scorer on the same users and prints the paired differences", () => {
+    const json = path.join(tmp, "versus.json");
+    const args = ["eval", "--format", "movielens-100k", "--path", ml100k, "--baseline", "cooccurrence"];
+    const run = ctxrec([...args, "--versus", "popularity", "--json", json]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/versus popularity on the same users/);
+    expect(run.stdout).toMatch(
+      /^ndcg@10\s+0\.\d{4}\s+0\.\d{4}\s+[+-]0\.\d{4}\s+\[[+-]0\.\d{4}, [+-]0\.\d{4}\]$/m,
+    );
+    const r = JSON.parse(readFileSync(json, "utf8"));
+    const g = r.versus.gains["ndcg@10"];
+    expect(g.mean).toBeCloseTo(r.metrics["ndcg@10"] - r.versus.metrics["ndcg@10"], 10);
+    expect(g.ci95[0]).toBeLessThan(g.ci95[1]);
+  });
 });

@@ -107,6 +107,9 @@ describe("ctxrec eval --protocol stale-context on a synthetic world", () => {
     await expect(run([...both, "--drop-last", "0"])).rejects.toThrow(
       /parameter --drop-last: expected event counts ≥ 1/,
     );
+    await expect(run([...both, "--versus", "popularity"])).rejects.toThrow(
+      /parameter --versus: --versus belongs to --protocol loo/,
+    );
     // --target validation is the protocol one event earlier (for choices made without the test split).
     expect(await run([...both, "--drop-last", "1", "--target", "validation"])).toMatch(
       /protocol stale-context \(second-to-last \(validation\) event of each user/,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { evaluateLoo, looTargets, rankLoo } from "./loo.ts";
+import { compareLoo, evaluateLoo, looTargets, rankLoo } from "./loo.ts";
+import { pairedGain } from "./pairedGain.ts";
+import { formatEvalTable } from "./result.ts";
 import type { DirectScorer, EmbeddingScorer } from "./scorer.ts";
 import { datasetFromSequences } from "./testData.ts";
 
@@ -112,5 +114,34 @@ describe("loo errors", () => {
     await expect(rankLoo(ds, fixed, { target: "train" as any })).rejects.toThrow(/parameter target/);
     const short = await datasetFromSequences({ u1: ["a", "b"], u2: ["c"] });
     await expect(rankLoo(short, fixed)).rejects.toMatchObject({ code: "CTXREC_ERR_DATA_EMPTY" });
+  });
+});
+
+describe("compareLoo (ctxrec eval --versus)", () => {
+  //                          pad   a    b    c    d    e    f    g
+  const other = Float32Array.of(0, 0.1, 0.9, 0.2, 0.8, 0.3, 0.7, 0.6);
+  const reversed: EmbeddingScorer = { ...fixed, name: "other", itemEmbeddings: () => other };
+  it("both scorers' metrics as loo gives them, and the paired difference of each per-user metric", async () => {
+    const r = await compareLoo(ds, fixed, reversed);
+    const a = await evaluateLoo(ds, fixed);
+    const b = await evaluateLoo(ds, reversed);
+    expect(r.metrics).toEqual(a.metrics);
+    expect(r.versus?.model).toBe("other");
+    expect(r.versus?.metrics).toEqual(b.metrics);
+    for (const name of ["hit@5", "ndcg@5", "hit@10", "ndcg@10"]) {
+      const g = r.versus?.gains[name];
+      expect(g?.mean).toBeCloseTo(a.metrics[name] - b.metrics[name], 12);
+      expect(g?.ci95[0]).toBeLessThanOrEqual(g?.mean as number);
+      expect(g?.ci95[1]).toBeGreaterThanOrEqual(g?.mean as number);
+    }
+    // Per user (3 users) the ndcg@5 differences are those of the hand-ranked targets.
+    const ranksA = (await rankLoo(ds, fixed)).filtered;
+    const ranksB = (await rankLoo(ds, reversed)).filtered;
+    expect(r.versus?.gains["ndcg@5"]).toEqual(pairedGain("ndcg@5", ranksA, ranksB));
+    expect(formatEvalTable(r)).toMatch(/versus other on the same users[\s\S]*ndcg@10 /);
+  });
+  it("a scorer against itself: zero difference, zero-width interval", async () => {
+    const r = await compareLoo(ds, fixed, fixed);
+    for (const g of Object.values(r.versus?.gains ?? {})) expect(g).toEqual({ mean: 0, ci95: [0, 0] });
   });
 });

@@ -30,6 +30,7 @@ import { dotScores } from "./exactScores.ts";
 import { buildHistoryBatch } from "./history.ts";
 import { EVAL_KS, summarizeRanks, targetRanks } from "./metrics.ts";
 import { createOrtExactScorer } from "./ortScores.ts";
+import { type PairedGain, pairedGain } from "./pairedGain.ts";
 import type { EvalResult, LooTarget } from "./result.ts";
 import { checkScorerOutput, type HistoryBatch, type RetrievalScorer } from "./scorer.ts";
 
@@ -220,16 +221,42 @@ export async function evaluateLoo(
   scorer: RetrievalScorer,
   args: LooArgs = {},
 ): Promise<EvalResult> {
+  return looResult(ds, scorer.name, await rankLoo(ds, scorer, args), args);
+}
+
+/** The `EvalResult` of one scorer's `loo` ranks. */
+function looResult(ds: CompiledDataset, model: string, ranks: LooRanks, args: LooArgs): EvalResult {
   const ks = args.ks ?? EVAL_KS;
-  const ranks = await rankLoo(ds, scorer, args);
   return {
     protocol: "loo",
     target: args.target ?? "test",
     dataset: datasetName(ds),
-    model: scorer.name,
+    model,
     metrics: summarizeRanks(ranks.filtered, ks),
     metricsUnfiltered: summarizeRanks(ranks.unfiltered, ks),
     users: ranks.users.length,
     targetsInHistory: ranks.targetsInHistory,
   };
+}
+
+/**
+ * `loo` of `scorer` with `versus` ranked on the same users and targets: the result of `scorer`
+ * with `versus` filled in (the other scorer's filtered metrics and the paired difference of every
+ * hit@K / ndcg@K, scorer − versus, with its 95% interval over users).
+ */
+export async function compareLoo(
+  ds: CompiledDataset,
+  scorer: RetrievalScorer,
+  versus: RetrievalScorer,
+  args: LooArgs = {},
+): Promise<EvalResult> {
+  const ks = args.ks ?? EVAL_KS;
+  const a = await rankLoo(ds, scorer, args);
+  const b = await rankLoo(ds, versus, args);
+  const gains: Record<string, PairedGain> = {};
+  for (const k of ks) {
+    for (const name of [`hit@${k}`, `ndcg@${k}`]) gains[name] = pairedGain(name, a.filtered, b.filtered);
+  }
+  const metrics = summarizeRanks(b.filtered, ks);
+  return { ...looResult(ds, scorer.name, a, args), versus: { model: versus.name, metrics, gains } };
 }

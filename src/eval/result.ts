@@ -5,6 +5,7 @@
 import { writeJsonAtomic } from "../core/atomicFile.ts";
 import { wrapError } from "../core/errors.ts";
 import type { Metrics } from "./metrics.ts";
+import type { PairedGain } from "./pairedGain.ts";
 
 /** Which leave-one-out target: the last event (test) or the second-to-last (validation). */
 export type LooTarget = "test" | "validation";
@@ -26,6 +27,11 @@ export interface EvalResult {
   users: number;
   /** Users whose target repeats an item of their history (kept a candidate in the filtered ranking). */
   targetsInHistory: number;
+  /**
+   * A second scorer ranked on the same users (`compareLoo`, `ctxrec eval --versus`): its filtered
+   * metrics and, per metric, the paired difference this model − that one with its 95% interval.
+   */
+  versus?: { model: string; metrics: Metrics; gains: Record<string, PairedGain> };
 }
 
 /** Metric names in table order: hit@K for each K, ndcg@K for each K, then mrr. */
@@ -53,6 +59,23 @@ export function formatEvalTable(r: EvalResult): string {
     lines.push(`${name.padEnd(9)} ${f.padStart(10)} ${u.padStart(11)}`);
   }
   lines.push("", "filtered: the user's history items are not candidates (the target always is)");
+  const v = r.versus;
+  if (v !== undefined) {
+    lines.push(
+      "",
+      `versus ${v.model} on the same users (filtered; paired difference, normal 95% interval over users)`,
+      `${"metric".padEnd(9)} ${"this".padStart(8)} ${"versus".padStart(8)} ${"Δ".padStart(8)}  95% interval`,
+    );
+    const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(4)}`;
+    for (const name of metricOrder(r.metrics)) {
+      const g = v.gains[name];
+      if (g === undefined) continue;
+      lines.push(
+        `${name.padEnd(9)} ${r.metrics[name].toFixed(4).padStart(8)} ${(v.metrics[name] ?? 0).toFixed(4).padStart(8)} ` +
+          `${signed(g.mean).padStart(8)}  [${signed(g.ci95[0])}, ${signed(g.ci95[1])}]`,
+      );
+    }
+  }
   return `${lines.join("\n")}\n`;
 }
 

@@ -6,6 +6,7 @@ import { CtxrecError } from "../core/errors.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { loadDataset } from "../data/load.ts";
 import { rankLoo } from "./loo.ts";
+import { pairedGain } from "./pairedGain.ts";
 import type { DirectScorer, HistoryBatch } from "./scorer.ts";
 import {
   defaultStaleSettings,
@@ -16,7 +17,7 @@ import {
   staleSelection,
   subjectContext,
 } from "./staleContext.ts";
-import { formatDuration, pairedGain } from "./staleResult.ts";
+import { formatDuration } from "./staleResult.ts";
 import { timedDataset } from "./staleTestData.ts";
 import { datasetFromSequences } from "./testData.ts";
 

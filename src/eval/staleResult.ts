@@ -6,7 +6,8 @@
  */
 import { writeJsonAtomic } from "../core/atomicFile.ts";
 import { wrapError } from "../core/errors.ts";
-import { hitAt, type Metrics, ndcgAt, summarizeRanks } from "./metrics.ts";
+import { type Metrics, summarizeRanks } from "./metrics.ts";
+import { type PairedGain, pairedGain } from "./pairedGain.ts";
 import type { StaleSelection } from "./staleContext.ts";
 
 /** How stale the cached state is. */
@@ -24,14 +25,6 @@ export const STALE_FIGURES: readonly StaleFigure[] = [
   "contextualNoContext",
   "fresh",
 ];
-
-/** A paired difference of a metric between two figures, over the same users. */
-export interface PairedGain {
-  /** Mean over users of (a − b). */
-  mean: number;
-  /** Normal-approximation 95% interval of the mean: mean ± 1.96 · sd / √n. */
-  ci95: [number, number];
-}
 
 export interface StaleSettingResult {
   /** Readable name: "cutoff 24h", "drop-last 2". */
@@ -84,29 +77,6 @@ export function formatDuration(seconds: number): string {
 
 export function settingName(s: StaleSetting): string {
   return s.kind === "cutoff" ? `cutoff ${formatDuration(s.seconds)}` : `drop-last ${s.events}`;
-}
-
-/** Per-user value of `hit@K` / `ndcg@K` at a 0-based rank. */
-function perUser(name: string, rank: number): number {
-  const k = Number(name.slice(name.indexOf("@") + 1));
-  return name.startsWith("hit@") ? hitAt(rank, k) : ndcgAt(rank, k);
-}
-
-/** Paired gain of metric `name` between rank arrays `a` and `b` (same users, same order). */
-export function pairedGain(name: string, a: ArrayLike<number>, b: ArrayLike<number>): PairedGain {
-  const n = a.length;
-  let sum = 0;
-  let sq = 0;
-  for (let j = 0; j < n; j++) {
-    const d = perUser(name, a[j]) - perUser(name, b[j]);
-    sum += d;
-    sq += d * d;
-  }
-  const mean = sum / n;
-  // Sample variance of the differences (n − 1), 0 for a single user.
-  const variance = n > 1 ? Math.max(0, (sq - n * mean * mean) / (n - 1)) : 0;
-  const half = 1.96 * Math.sqrt(variance / n);
-  return { mean, ci95: [mean - half, mean + half] };
 }
 
 /** One setting's summary from its selection and per-user ranks. */

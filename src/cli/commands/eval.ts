@@ -15,7 +15,7 @@ import { CtxrecError } from "../../core/errors.ts";
 import type { CompiledDataset } from "../../data/dataset.ts";
 import { loadDataset } from "../../data/load.ts";
 import { createCooccurrenceScorer, createPopularityScorer } from "../../eval/baselines.ts";
-import { evaluateLoo } from "../../eval/loo.ts";
+import { compareLoo, evaluateLoo } from "../../eval/loo.ts";
 import { formatEvalTable, type LooTarget, writeEvalJson } from "../../eval/result.ts";
 import type { RetrievalScorer } from "../../eval/scorer.ts";
 import {
@@ -57,6 +57,8 @@ interface EvalOptions extends DataOptionValues {
   /** loo: a reference scorer name; stale-context: the no-context model folder. */
   baseline?: string;
   model?: string;
+  /** loo: a second scorer ranked on the same users (a model folder or a reference name). */
+  versus?: string;
   protocol: (typeof EVAL_PROTOCOLS)[number];
   cutoff?: string;
   dropLast?: string;
@@ -87,6 +89,10 @@ export function registerEvalCommand(program: Command): void {
     .option(
       "--baseline <name|dir>",
       `loo: reference scorer to evaluate (${EVAL_BASELINES.join("|")}); stale-context, funnel: the no-context model folder (ctxrec train --no-context)`,
+    )
+    .option(
+      "--versus <dir|name>",
+      `loo: a second model folder (or ${EVAL_BASELINES.join("|")}) ranked on the same users; prints the paired difference of every metric with its 95% interval`,
     )
     .addOption(
       new Option("--protocol <name>", "evaluation protocol").choices([...EVAL_PROTOCOLS]).default("loo"),
@@ -174,19 +180,22 @@ async function runLoo(opts: EvalOptions): Promise<void> {
   const batchSize = toNumber(opts.batchSize, "--batch-size");
   const { args, stop } = parseDataOptions(opts);
   const ds = await loadDataset(args).finally(stop);
-  const scorer: RetrievalScorer =
+  const scorer =
     opts.model !== undefined
-      ? await modelScorer(opts.model, ds)
-      : opts.baseline === "popularity"
-        ? createPopularityScorer(ds)
-        : createCooccurrenceScorer(ds, { window });
+      ? await modelScorer(opts.model, ds, "--model")
+      : await looScorer(opts.baseline as string, ds, window, "--baseline");
+  const versus = opts.versus === undefined ? undefined : await looScorer(opts.versus, ds, window, "--versus");
   const bar = progressBar("ranking", "users");
   const started = performance.now();
-  const result = await evaluateLoo(ds, scorer, {
+  const looArgs = {
     target: opts.target,
     batchSize,
-    onProgress: (done, total) => bar.update(done, total),
-  }).finally(() => bar.stop());
+    onProgress: (done: number, total: number) => bar.update(done, total),
+  };
+  const result = await (versus === undefined
+    ? evaluateLoo(ds, scorer, looArgs)
+    : compareLoo(ds, scorer, versus, looArgs)
+  ).finally(() => bar.stop());
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`${formatEvalTable(result)}ranked in ${seconds.toFixed(1)} s\n`);
   if (opts.json !== undefined) {
@@ -196,9 +205,21 @@ async function runLoo(opts: EvalOptions): Promise<void> {
 }
 
 /** A trained model folder as a scorer, refusing data whose item ids differ from the model's. */
-async function modelScorer(dir: string, ds: CompiledDataset): Promise<RetrievalScorer> {
-  const { model, manifest } = await loadModelFor(dir, ds, "--model");
+async function modelScorer(dir: string, ds: CompiledDataset, flag: string): Promise<RetrievalScorer> {
+  const { model, manifest } = await loadModelFor(dir, ds, flag);
   return createModelScorer(model, modelName(manifest));
+}
+
+/** A reference scorer (`popularity`, `cooccurrence`) or a model folder, as `flag` names it. */
+async function looScorer(
+  name: string,
+  ds: CompiledDataset,
+  window: number,
+  flag: string,
+): Promise<RetrievalScorer> {
+  if (name === "popularity") return createPopularityScorer(ds);
+  if (name === "cooccurrence") return createCooccurrenceScorer(ds, { window });
+  return modelScorer(name, ds, flag);
 }
 
 /** "ctxrec@<version>" or "ctxrec-baseline@<version>". */
@@ -273,6 +294,7 @@ export function staleSettings(
 /** `--protocol stale-context`. */
 async function runStaleContext(opts: EvalOptions): Promise<void> {
   refuseFunnelFlags(opts, "stale-context");
+  refuseVersus(opts, "stale-context");
   if (opts.model === undefined || opts.baseline === undefined) {
     throw new CtxrecError(
       "CTXREC_ERR_ARG",
@@ -331,6 +353,15 @@ async function runStaleContext(opts: EvalOptions): Promise<void> {
   }
 }
 
+/** `--versus` belongs to loo (stale-context and funnel compare their models themselves). */
+function refuseVersus(opts: EvalOptions, protocol: string): void {
+  if (opts.versus !== undefined) {
+    throw new CtxrecError("CTXREC_ERR_ARG", `--versus belongs to --protocol loo, not ${protocol}`, {
+      param: "--versus",
+    });
+  }
+}
+
 /** Flags of `--protocol funnel` given to another protocol are mistakes: say so. */
 function refuseFunnelFlags(opts: EvalOptions, protocol: string): void {
   for (const [flag, v] of [
@@ -383,6 +414,7 @@ function requireWorld(opts: EvalOptions): void {
 
 /** `--protocol funnel`. */
 async function runFunnelProtocol(opts: EvalOptions): Promise<void> {
+  refuseVersus(opts, "funnel");
   if (opts.cg !== undefined) return runCompetitionProtocol(opts);
   if (opts.model === undefined || opts.baseline === undefined) {
     throw new CtxrecError(
