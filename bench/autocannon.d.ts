@@ -1,2 +1,2 @@
-// autocannon ships no type declarations; bench/serve.ts types the part of its API it uses.
+// autocannon ships no type declarations; bench/httpLoad.ts types the part of its API it uses.
 declare module "autocannon";

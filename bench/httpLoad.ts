@@ -1,10 +1,12 @@
 /**
- * The HTTP load parts `bench:serve` and `bench:soak` share: `ctxrec serve` in a child process, and
- * an OPEN-LOOP paced generator (request i is due at start + i/rate however slow earlier answers
- * are; see bench/serve.ts for why not autocannon's `overallRate`).
+ * The HTTP load parts `bench:serve`, `bench:soak` and `bench:scale` share: `ctxrec serve` in a child
+ * process, a closed-loop autocannon run of POST /v1/candidates, and an OPEN-LOOP paced generator
+ * (request i is due at start + i/rate however slow earlier answers are; see bench/serve.ts for why
+ * not autocannon's `overallRate`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
+import autocannonModule from "autocannon";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 
@@ -47,4 +49,57 @@ export function paced(
     if (total === 0) resolve(0);
     else tick();
   });
+}
+
+// autocannon ships no types; this is the part of its API the bench uses.
+type Autocannon = (o: Record<string, unknown>) => Promise<AutocannonResult> & {
+  on(e: "response", f: (c: unknown, status: number, bytes: number, ms: number) => void): void;
+};
+interface AutocannonResult {
+  latency: { p99: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+}
+const autocannon = autocannonModule as unknown as Autocannon;
+
+/**
+ * autocannon against POST URL/v1/candidates for `seconds` with `connections` connections (closed
+ * loop; at `rate` req/s when given), cycling through `bodies`; latencies (ms) of the 200 answers.
+ */
+export async function closedLoop(
+  url: string,
+  bodies: string[],
+  rate: number | undefined,
+  connections: number,
+  seconds: number,
+) {
+  let i = 0;
+  const ms: number[] = [];
+  let ok = 0;
+  const run = autocannon({
+    url: `${url}/v1/candidates`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    connections,
+    duration: seconds,
+    ...(rate !== undefined ? { overallRate: rate } : {}),
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>) => {
+          req.body = bodies[i++ % bodies.length];
+          return req;
+        },
+      },
+    ],
+  });
+  run.on("response", (_c, status, _b, t) => {
+    if (status === 200) {
+      ok++;
+      ms.push(t);
+    }
+  });
+  const res = await run;
+  return { res, ms, ok };
 }

@@ -32,7 +32,6 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import autocannonModule from "autocannon";
 import { Rng } from "../src/core/rng.ts";
 import { loadDataset } from "../src/data/load.ts";
 import { initEngine } from "../src/engine/backend.ts";
@@ -52,7 +51,7 @@ import { readServingTables } from "../src/serve/tables.ts";
 import { openFeatureStore } from "../src/store/open.ts";
 import { generateWorld } from "../src/synth/generate.ts";
 import { emptyContextBatch } from "../src/train/context.ts";
-import { paced, startServer } from "./httpLoad.ts";
+import { closedLoop, paced, startServer } from "./httpLoad.ts";
 
 const { values: opt } = parseArgs({
   options: {
@@ -257,19 +256,6 @@ function startBenchServer(storeUrl: string) {
   ]);
 }
 
-// autocannon ships no types; this is the part of its API the bench uses.
-type Autocannon = (o: Record<string, unknown>) => Promise<AutocannonResult> & {
-  on(e: "response", f: (c: unknown, status: number, bytes: number, ms: number) => void): void;
-};
-interface AutocannonResult {
-  latency: { p99: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}
-const autocannon = autocannonModule as unknown as Autocannon;
-
 interface HttpRow {
   store: string;
   /** Target rate, or "max" (unthrottled). */
@@ -284,42 +270,6 @@ interface HttpRow {
   /** p99 counted from when each request was due (fixed rates) — corrected for coordinated omission. */
   p99FromScheduleMs: number | null;
   errors: number;
-}
-
-async function load(
-  url: string,
-  bodies: string[],
-  rate: number | undefined,
-  connections: number,
-  seconds: number,
-) {
-  let i = 0;
-  const ms: number[] = [];
-  let ok = 0;
-  const run = autocannon({
-    url: `${url}/v1/candidates`,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    connections,
-    duration: seconds,
-    ...(rate !== undefined ? { overallRate: rate } : {}),
-    requests: [
-      {
-        setupRequest: (req: Record<string, unknown>) => {
-          req.body = bodies[i++ % bodies.length];
-          return req;
-        },
-      },
-    ],
-  });
-  run.on("response", (_c, status, _b, t) => {
-    if (status === 200) {
-      ok++;
-      ms.push(t);
-    }
-  });
-  const res = await run;
-  return { res, ms, ok };
 }
 
 /** Open-loop load at `rate` req/s for `seconds` (see the module comment). */
@@ -394,7 +344,7 @@ for (const store of STORES) {
         `${store} rate ${rate}: ${row.throughput} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, p99.9 ${row.p999Ms} ms, p99 from schedule ${row.p99FromScheduleMs} ms, errors ${row.errors}`,
       );
     }
-    const { res, ms, ok } = await load(base, bodies, undefined, 32, DURATION);
+    const { res, ms, ok } = await closedLoop(base, bodies, undefined, 32, DURATION);
     const row: HttpRow = {
       store,
       rate: "max",

@@ -28,25 +28,18 @@
  * Writes bench/results/OUT.json and OUT.md (OUT = `--out`, default `stream`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Rng } from "../src/core/rng.ts";
-import { loadDataset } from "../src/data/load.ts";
-import { initEngine } from "../src/engine/backend.ts";
-import { saveModel } from "../src/model/artifact.ts";
-import { resolveModelConfig } from "../src/model/config.ts";
-import { itemFeaturesOf } from "../src/model/itemFeatures.ts";
-import { createModel, disposeModel } from "../src/model/model.ts";
-import { vocabSizesOf } from "../src/model/vocabSizes.ts";
-import { exportOnnx } from "../src/onnx/export.ts";
 import { openFeatureStore } from "../src/store/open.ts";
 import { connectRedis } from "../src/store/redis.ts";
 import { parseStoreUrl, type RedisStoreUrl } from "../src/store/url.ts";
 import type { statsJson } from "../src/stream/stats.ts";
 import { deletePrefix } from "../src/stream/testRedis.ts";
-import { generateWorld } from "../src/synth/generate.ts";
+import { encoderWorld } from "./encoderWorld.ts";
+import { load1, machineInfo, writeResults } from "./machine.ts";
 
 const { values: opt } = parseArgs({
   options: {
@@ -77,7 +70,6 @@ const THREADS = Number(opt.threads);
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const log = (s: string) => process.stderr.write(`[bench:stream] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const load1 = () => Number(os.loadavg()[0].toFixed(2));
 
 type ConsumerStats = ReturnType<typeof statsJson>;
 
@@ -165,20 +157,7 @@ function pooledLag(all: readonly ConsumerStats[]): (q: number) => number {
 
 try {
   // ---- set-up: world, model, store --------------------------------------------------------
-  const worldDir = path.join(tmp, "world");
-  await generateWorld({ preset: "tiny", seed: 1, overrides: { users: USERS }, outDir: worldDir });
-  const ds = await loadDataset({ format: "jsonl", path: worldDir });
-  await initEngine();
-  const cfg = resolveModelConfig({
-    encoder: { dim: 64, blocks: 2, heads: 2, ffn: 256, maxLen: 50 },
-    context: { dim: 64 },
-    fusion: { hidden: 128 },
-  });
-  const m = createModel(cfg, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(1));
-  const modelDir = path.join(tmp, "model");
-  const version = saveModel(modelDir, m, { dataset: ds }).version;
-  disposeModel(m);
-  await exportOnnx(modelDir);
+  const { worldDir, modelDir, version, ds } = await encoderWorld(tmp, USERS);
   const storeUrl = `file:${path.join(tmp, "state.db")}`;
   const store = await openFeatureStore(storeUrl, { modelVersion: version, dim: 64, mode: "write" });
   await store.activate();
@@ -287,9 +266,7 @@ try {
   }
 
   const meta = {
-    node: process.version,
-    cpus: os.cpus().length,
-    cpu: os.cpus()[0]?.model ?? "?",
+    ...machineInfo(),
     date: new Date().toISOString(),
     users: users.length,
     model: { dim: 64, blocks: 2, maxLen: 50, threads: THREADS },
@@ -304,10 +281,6 @@ try {
     drainSeconds: DRAIN,
     redis: opt.redis,
   };
-  writeFileSync(
-    path.join(repoRoot, `bench/results/${OUT}.json`),
-    `${JSON.stringify({ ...meta, rows }, null, 2)}\n`,
-  );
   const md = [
     `Streaming state refresh: freshness lag from XADD to the state written (servable), \`ctxrec stream\` processes of one group, ` +
       `d=64, 2 blocks, L=50, ${THREADS} ORT threads, batch ≤ ${BATCH}, max wait ${MAX_WAIT} ms, ${users.length} users ` +
@@ -322,8 +295,7 @@ try {
     ),
     "",
   ].join("\n");
-  writeFileSync(path.join(repoRoot, `bench/results/${OUT}.md`), md);
-  process.stdout.write(md);
+  writeResults(OUT, { ...meta, rows }, md);
 } finally {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   await deletePrefix(redis, prefix);
