@@ -42,7 +42,7 @@ import { openFeatureStore } from "../src/store/open.ts";
 import { encodeCapacity, serveCapacity, storeCapacity } from "./capacity.ts";
 import { BENCH_ENCODER, encoderWorld } from "./encoderWorld.ts";
 import { closedLoop, startServer } from "./httpLoad.ts";
-import { load1, machineInfo, writeResults } from "./machine.ts";
+import { load1, machineInfo, processCpuSeconds, writeResults } from "./machine.ts";
 
 const { values: opt } = parseArgs({
   options: {
@@ -138,6 +138,7 @@ async function spawnCtxrec(args: string[], ready: string) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
+  const pid = child.pid;
   let err = "";
   child.stderr?.on("data", (d) => {
     err += String(d);
@@ -149,11 +150,24 @@ async function spawnCtxrec(args: string[], ready: string) {
       throw new Error(`ctxrec ${args[0]} did not start: ${err}`);
   }
   return {
+    /** CPU seconds the process has used so far. */
+    cpuSeconds: () => processCpuSeconds(pid),
     async stop() {
       child.kill("SIGTERM");
       await exited;
     },
   };
+}
+
+/** CPU seconds (user + system) the Redis servers on `nodes` have used so far, summed (INFO cpu). */
+async function redisCpuSeconds(nodes: Redis[]): Promise<number> {
+  let sum = 0;
+  for (const n of nodes) {
+    const info = await n.info("cpu");
+    for (const f of ["used_cpu_user", "used_cpu_sys"])
+      sum += Number(new RegExp(`${f}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
+  }
+  return sum;
 }
 
 /** Bytes Redis holds for data (`used_memory`), summed over the given nodes. */
@@ -188,6 +202,12 @@ try {
         ),
       ),
     );
+    const redisNodes = [...clusterAdmin.nodes("master"), singleAdmin];
+    const cpuBefore = {
+      workers: workers.map((w) => w.cpuSeconds()),
+      redis: await redisCpuSeconds(redisNodes),
+      coordinator: process.cpuUsage(),
+    };
     const load1Before = load1();
     const r = await shardedEncodeIntoStore(
       world.ds,
@@ -202,6 +222,14 @@ try {
       },
     );
     const load1After = load1();
+    // Where the cores went during the run: CPU seconds ÷ wall seconds = cores busy.
+    const busy = (cpu: number) => r3(cpu / r.seconds);
+    const coordinatorCpu = process.cpuUsage(cpuBefore.coordinator);
+    const cores = {
+      workers: busy(workers.reduce((a, w, i) => a + w.cpuSeconds() - cpuBefore.workers[i], 0)),
+      redis: busy((await redisCpuSeconds(redisNodes)) - cpuBefore.redis),
+      coordinator: busy((coordinatorCpu.user + coordinatorCpu.system) / 1e6),
+    };
     await Promise.all(workers.map((w) => w.stop()));
     if (r.encoded !== users.length) throw new Error(`encoded ${r.encoded} of ${users.length} users`);
     /** Seconds the workers spent in their shards' encode loops, summed. */
@@ -217,12 +245,16 @@ try {
       inShardUsersPerSecondPerWorker: Math.round(r.encoded / shardSeconds),
       /** Share of the workers' time (n × wall) not inside a shard's encode loop: start-up, data load, queue. */
       outsideShardShare: r3(1 - shardSeconds / (n * r.seconds)),
+      /** Cores busy over the run (CPU seconds ÷ wall seconds) in the workers, the Redis servers and this process. */
+      cores,
+      /** Users per CPU second of the workers: flat from 1 to 2 workers = the work itself scales linearly. */
+      usersPerWorkerCpuSecond: Math.round(r.encoded / (cores.workers * r.seconds)),
       load1Before,
       load1After,
     };
     encodeRows.push(row);
     log(
-      `encode, ${n} worker(s): ${fmt(row.usersPerSecond)} users/s (${row.seconds} s; in-shard ${fmt(row.inShardUsersPerSecondPerWorker)} users/s per worker); load ${load1Before} → ${load1After}`,
+      `encode, ${n} worker(s): ${fmt(row.usersPerSecond)} users/s (${row.seconds} s; in-shard ${fmt(row.inShardUsersPerSecondPerWorker)} users/s per worker); cores busy: workers ${cores.workers}, redis ${cores.redis}, coordinator ${cores.coordinator}; load ${load1Before} → ${load1After}`,
     );
   }
   const one = encodeRows.find((r) => r.workers === 1);
@@ -458,11 +490,11 @@ try {
     "",
     `## (a) Sharded encode through BullMQ (${fmt(users.length)} users, ${fmt(world.ds.items.length)} events, ${SHARDS} shards, ${THREADS} ORT thread per worker, Redis Cluster store; workers read the ${DATA_FORMAT === "artifact" ? "compiled data artifact" : "JSONL world"})`,
     "",
-    "| workers | users/s | seconds | in-shard users/s per worker | time outside shards | 1-min load before → after |",
-    "| ------: | ------: | ------: | --------------------------: | ------------------: | ------------------------- |",
+    "| workers | users/s | seconds | in-shard users/s per worker | time outside shards | cores busy: workers / Redis / coordinator | users per worker CPU-second | 1-min load before → after |",
+    "| ------: | ------: | ------: | --------------------------: | ------------------: | ----------------------------------------- | --------------------------: | ------------------------- |",
     ...encodeRows.map(
       (r) =>
-        `| ${r.workers} | ${fmt(r.usersPerSecond)} | ${r.seconds} | ${fmt(r.inShardUsersPerSecondPerWorker)} | ${(r.outsideShardShare * 100).toFixed(0)} % | ${r.load1Before} → ${r.load1After} |`,
+        `| ${r.workers} | ${fmt(r.usersPerSecond)} | ${r.seconds} | ${fmt(r.inShardUsersPerSecondPerWorker)} | ${(r.outsideShardShare * 100).toFixed(0)} % | ${r.cores.workers} / ${r.cores.redis} / ${r.cores.coordinator} | ${fmt(r.usersPerWorkerCpuSecond)} | ${r.load1Before} → ${r.load1After} |`,
     ),
     "",
     speedup !== undefined ? `2 workers ÷ 1 worker: **${speedup}×** (goal ≥ 1.8× on an idle machine).` : "",

@@ -31,7 +31,12 @@ import { CtxrecError } from "../core/errors.ts";
 import { Rng } from "../core/rng.ts";
 import type { CompiledDataset } from "../data/dataset.ts";
 import { DEMOGRAPHIC_FIELDS } from "../data/schema.ts";
-import { type ModelConfig, resolveModelConfig, type VocabSizes } from "./config.ts";
+import {
+  type ModelConfig,
+  type ModelConfigOverrides,
+  resolveModelConfig,
+  type VocabSizes,
+} from "./config.ts";
 import {
   ITEM_COUNTRY_CODES,
   ITEM_COUNTRY_OFFSETS,
@@ -259,7 +264,7 @@ export function loadModel(dir: string): LoadedModel {
   }
   const weights = readFileSync(wFile);
   const vocab = readFileSync(vFile);
-  const config = resolveModelConfig(manifest.config);
+  const config = resolveModelConfig(withLegacyFields(manifest.config));
   const version = contentVersion(weights, vocab, manifest.config);
   if (version !== manifest.version) {
     throw new CtxrecError(
@@ -313,4 +318,12 @@ export function loadModel(dir: string): LoadedModel {
     wFile,
   );
   return { model, manifest, vocabs, itemCountries };
+}
+
+/**
+ * Fields added to the config after artifacts were first written take, when absent, the value
+ * that reproduces what those artifacts were trained with, not today's default.
+ */
+function withLegacyFields(config: ModelConfigOverrides): ModelConfigOverrides {
+  return { ...config, encoder: { positions: "start", ...config.encoder } };
 }

@@ -50,7 +50,17 @@ export interface EncoderArgs {
    * as SASRec's PyTorch port (small item vectors, positions of the same order as the √d-scaled items).
    */
   init: EmbeddingInit;
+  /**
+   * Where position indices are anchored (default "start"): "start" event t of a row takes
+   * position t; "end" a row of n events takes positions L − n … L − 1, so its latest event is
+   * always at L − 1, as in SASRec's left-padded rows. Under "end" the position embedding says
+   * how recent an event is rather than how early in the history it came.
+   */
+  positions: PositionAnchor;
 }
+
+export const POSITION_ANCHORS = ["start", "end"] as const;
+export type PositionAnchor = (typeof POSITION_ANCHORS)[number];
 
 export const ENCODER_BLOCKS = ["pre-norm", "sasrec"] as const;
 export type EncoderBlock = (typeof ENCODER_BLOCKS)[number];
@@ -145,6 +155,7 @@ export const MODEL_DEFAULTS: ModelConfig = {
     timeGaps: true,
     block: "pre-norm",
     init: "scaled",
+    positions: "start",
   },
   context: {
     enabled: true,
@@ -179,6 +190,7 @@ export function resolveModelConfig(over: ModelConfigOverrides = {}): ModelConfig
   requireArg(isRate(e.dropout), "encoder.dropout", `expected a rate in [0, 1), got ${e.dropout}`);
   requireChoice(e.block, ENCODER_BLOCKS, "encoder.block");
   requireChoice(e.init, EMBEDDING_INITS, "encoder.init");
+  requireChoice(e.positions, POSITION_ANCHORS, "encoder.positions");
   requireArg(isPosInt(c.context.dim), "context.dim", `expected an integer ≥ 1, got ${c.context.dim}`);
   requireArg(
     isPosInt(c.context.demographicDim),

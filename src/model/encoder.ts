@@ -1,6 +1,7 @@
 /**
  * Sequence encoder (DESIGN §2, the cached offline part): the item representations of the last L
- * events + learned positions (+ event-type and time-gap-bucket embeddings where the data has them)
+ * events + learned positions (anchored at the first or at the latest event, `EncoderArgs.positions`)
+ * (+ event-type and time-gap-bucket embeddings where the data has them)
  * → N pre-norm Transformer blocks with a causal mask → final layer norm → one hidden state per
  * position. Sequences are RIGHT-padded: position t sees positions ≤ t only, so a real position
  * never sees padding and no key mask is needed; padding rows are zeroed at the input and their
@@ -83,6 +84,30 @@ export interface SequenceInput {
 }
 
 /**
+ * Position index of every slot [B·Lb] under the "end" anchor: a row of n events takes L − n … L − 1
+ * (its latest event L − 1); padding slots take L − 1 too (they are zeroed and never attended to).
+ */
+export function endAnchoredPositions(mask: Float32Array, B: number, len: number, maxLen: number): Int32Array {
+  assertShape([mask.length], [B * len], "endAnchoredPositions mask [B·Lb]");
+  const out = new Int32Array(B * len);
+  for (let b = 0; b < B; b++) {
+    let n = 0;
+    while (n < len && mask[b * len + n] > 0) n++;
+    for (let t = 0; t < len; t++) out[b * len + t] = Math.min(maxLen - n + t, maxLen - 1);
+  }
+  return out;
+}
+
+/** Position embeddings [B, Lb, d] (or [Lb, d], broadcast over rows, under the "start" anchor). */
+function positionTerms(p: EncoderParams, input: SequenceInput): tf.Tensor {
+  const { B, len } = input;
+  const d = p.args.dim;
+  if (p.args.positions === "start") return tf.slice(p.positions, [0, 0], [len, d]);
+  const idx = endAnchoredPositions(input.mask, B, len, p.args.maxLen);
+  return tf.reshape(tf.gather(p.positions, tf.tensor1d(idx, "int32")), [B, len, d]);
+}
+
+/**
  * Hidden states [B, Lb, d] from the item representations of the batch's events `items` [B·Lb, d]
  * (rows of padding may hold anything: they are zeroed). `drop` undefined = inference (no dropout).
  */
@@ -102,7 +127,7 @@ export function encodeSequence(
   if (p.types !== undefined) x = tf.add(x, tf.gather(p.types, tf.tensor1d(input.types, "int32")));
   if (p.gaps !== undefined) x = tf.add(x, tf.gather(p.gaps, tf.tensor1d(input.gaps, "int32")));
   x = tf.mul(x, mask);
-  let h = tf.add(tf.reshape(x, [B, len, d]), tf.slice(p.positions, [0, 0], [len, d])) as tf.Tensor3D;
+  let h = tf.add(tf.reshape(x, [B, len, d]), positionTerms(p, input)) as tf.Tensor3D;
   h = tf.mul(dropout(h, p.args.dropout, drop), tf.reshape(mask, [B, len, 1])) as tf.Tensor3D;
   for (const blk of p.blocks) h = causalBlock(h, blk, p.args, drop);
   return layerNorm(h, p.lnGamma, p.lnBeta) as tf.Tensor3D;

@@ -86,7 +86,22 @@ export function buildEncoderGraph(
   let x = g.op("Mul", [g.op("Gather", [table, "items"], { axis: 0 }), g.scalar(Math.sqrt(d))]);
   if (p.types !== undefined) x = g.op("Add", [x, g.op("Gather", [w(p.types), "types"], { axis: 0 })]);
   if (p.gaps !== undefined) x = g.op("Add", [x, g.op("Gather", [w(p.gaps), "gaps"], { axis: 0 })]);
-  const pos = g.op("Slice", [w(p.positions), g.ints([0]), lb1, g.ints([0])]); // [Lb, d]
+  // Positions (encoder.ts `positionTerms`): "start" rows [0, Lb) broadcast over rows; "end"
+  // min(L − length + t, L − 1) per slot, so a row's latest event takes L − 1.
+  const pos =
+    p.args.positions === "start"
+      ? g.op("Slice", [w(p.positions), g.ints([0]), lb1, g.ints([0])]) // [Lb, d]
+      : g.op(
+          "Gather",
+          [
+            w(p.positions),
+            g.op("Min", [
+              g.op("Add", [g.op("Unsqueeze", [g.op("Sub", [g.ints([L]), len64]), g.ints([1])]), t]),
+              g.ints([L - 1]),
+            ]),
+          ],
+          { axis: 0 },
+        ); // [B, Lb, d]
   let h = g.op("Mul", [g.op("Add", [g.op("Mul", [x, mask]), pos]), mask]); // [B, Lb, d]
 
   const causal = g.float("encoder/causalMask", causalMaskValues(L), [L, L]);

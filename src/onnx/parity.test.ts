@@ -154,6 +154,11 @@ const CASES: { name: string; config: ModelConfigOverrides; sizes?: Partial<Vocab
     name: "SASRec block layout, Xavier tables, 3 blocks",
     config: tiny({ encoder: { block: "sasrec", init: "xavier", blocks: 3 } }),
   },
+  {
+    name: "end-anchored positions, baseline",
+    config: tiny({ encoder: { positions: "end" }, context: { enabled: false } }),
+  },
+  { name: "end-anchored positions, contextual", config: tiny({ encoder: { positions: "end" } }) },
 ];
 
 describe.each(CASES)("ONNX parity: $name", ({ config, sizes }) => {
@@ -219,11 +224,15 @@ describe.each(CASES)("ONNX parity: $name", ({ config, sizes }) => {
   });
 });
 
-describe.each(["pre-norm", "sasrec"] as const)(
-  "ONNX encoder without the last-position shortcut (the bench's plain variant), %s blocks",
-  (block) => {
+describe.each([
+  ["pre-norm", "start"],
+  ["sasrec", "start"],
+  ["pre-norm", "end"],
+] as const)(
+  "ONNX encoder without the last-position shortcut (the bench's plain variant), %s blocks, %s positions",
+  (block, positions) => {
     it("every block over every position gives the same states", async () => {
-      const m = randomModel({ config: tiny({ encoder: { block } }), seed: 4 });
+      const m = randomModel({ config: tiny({ encoder: { block, positions } }), seed: 4 });
       const { graphs, manifest } = await buildOnnxExport(m, "v");
       const table = allItemEmbeddings(m.item, m.features);
       const full = { ...graphs, encoder: buildEncoderGraph(m, table, { lastPositionOnly: false }) };

@@ -19,6 +19,8 @@ import {
   MODEL_DEFAULTS,
   type ModelConfig,
   type ModelConfigOverrides,
+  POSITION_ANCHORS,
+  type PositionAnchor,
   resolveModelConfig,
   TOWER_DEFAULTS,
   TOWERS,
@@ -94,6 +96,7 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   ffn?: string;
   block?: EncoderBlock;
   init?: EmbeddingInit;
+  positions?: PositionAnchor;
   itemCategories: boolean;
   timeGaps: boolean;
   fusion?: (typeof FUSIONS)[number];
@@ -121,6 +124,7 @@ function modelOverrides(o: TrainOptions): ModelConfigOverrides {
       timeGaps: o.timeGaps,
       block: o.block,
       init: o.init,
+      positions: o.positions,
     }),
     context: { ...contextModelOverrides(o), ...drop({ enabled: o.context, dim: num(o.dim, "--dim") }) },
     itemTower: drop({ l2Normalize: o.l2Normalize, categories: o.itemCategories }),
@@ -276,6 +280,12 @@ export function registerTrainCommand(program: Command): void {
         "--init <scheme>",
         `initial scale of the embedding tables (default ${MODEL_DEFAULTS.encoder.init})`,
       ).choices([...EMBEDDING_INITS]),
+    )
+    .addOption(
+      new Option(
+        "--positions <anchor>",
+        `position indices from a row's first event (start) or so that its latest is last (end) (default ${MODEL_DEFAULTS.encoder.positions})`,
+      ).choices([...POSITION_ANCHORS]),
     )
     .option("--no-item-categories", "item tower: the id embedding alone, without the item's categories")
     .option("--no-time-gaps", "encoder: no time-gap embedding even where the data has timestamps")
