@@ -229,6 +229,29 @@ describe("model artifact", () => {
       }
     });
 
+    it("keeps the position anchor; a manifest written before the field existed reads as start", async () => {
+      const ds = await toyWorld();
+      const end = resolveModelConfig({ ...cfg, encoder: { ...cfg.encoder, positions: "end" } });
+      const m = createModel(end, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(18));
+      const tmp = tempFolder("ctxrec-artifact-");
+      try {
+        const dir = path.join(tmp.dir, "model");
+        saveModel(dir, m, { dataset: ds });
+        const loaded = loadModel(dir);
+        expect(loaded.model.config.encoder.positions).toBe("end");
+        disposeModel(loaded.model);
+        rewriteConfig(dir, (c) => {
+          delete (c.encoder as Record<string, unknown>).positions;
+        });
+        const old = loadModel(dir);
+        expect(old.model.config.encoder.positions).toBe("start");
+        disposeModel(old.model);
+      } finally {
+        disposeModel(m);
+        tmp.remove();
+      }
+    });
+
     it("refuses a config that does not match the stored weights (CORRUPT), either way", async () => {
       const ds = await toyWorld();
       const m = createModel(dcn, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(17));
