@@ -176,7 +176,7 @@ function write(): void {
     "# Training benchmark (`npm run bench:train`)",
     "",
     notes,
-    `Commit ${commit}${dirty ? " (with uncommitted changes)" : ""}, ${date}; ${machine}, 2 cores shared with other jobs${appended === undefined ? "" : `; the sampled rows were added by \`--sampled\` at commit ${appended.commit}, ${appended.date}`}. ${torchNote}`,
+    `Commit ${commit}${dirty ? " (with uncommitted changes)" : ""}, ${date}; ${machine} (the load column says how busy the cores were at each row's start)${appended === undefined ? "" : `; the sampled rows were added by \`--sampled\` at commit ${appended.commit}, ${appended.date}`}. ${torchNote}`,
     "",
     `Model and batch on both sides: B 256 rows × L 50 (12,800 target positions a step), d 64, 2 pre-norm`,
     "blocks, 2 heads, FFN 256, residual MLP head 128, dropout 0.5, Adam; ctxrec through its own stepper",
