@@ -138,7 +138,6 @@ async function spawnCtxrec(args: string[], ready: string) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
-  const pid = child.pid;
   let err = "";
   child.stderr?.on("data", (d) => {
     err += String(d);
@@ -151,7 +150,7 @@ async function spawnCtxrec(args: string[], ready: string) {
   }
   return {
     /** CPU seconds the process has used so far. */
-    cpuSeconds: () => processCpuSeconds(pid),
+    cpuSeconds: () => processCpuSeconds(child.pid),
     async stop() {
       child.kill("SIGTERM");
       await exited;

@@ -69,7 +69,7 @@ describe("position anchors", () => {
     ]);
   });
 
-  it("the latest event of every row takes the same position, whatever the row's length", () => {
+  it("end-anchored: a row's state does not depend on the batch's padded length", () => {
     const p = encoder("end");
     // Row [v0, v1] alone and row [v0, v1] beside a longer one: same state (padding-independent).
     const alone = lastState(p, [2], 2, 0, vectors);
