@@ -23,6 +23,7 @@ export interface ContextTrainingOptionValues {
   contextLossScope: string;
   contextSource: ContextSource;
   maxStaleness: string;
+  subjectItem?: boolean;
 }
 
 /** Adds the context-training options to `cmd` (returns it for chaining). */
@@ -62,6 +63,10 @@ export function addContextTrainingOptions(cmd: Command): Command {
       "--max-staleness <events>",
       "largest staleness drawn under --context-source stale-state",
       String(D.maxStaleness),
+    )
+    .option(
+      "--subject-item",
+      "context layer: the subject item's own vector beside its categories (needs --context-source stale-state; not exportable to ONNX yet)",
     );
 }
 
@@ -73,6 +78,7 @@ export function contextModelOverrides(
   return {
     ...(dropout === undefined ? {} : { dropout }),
     ...(o.projection === undefined ? {} : { projection: o.projection }),
+    ...(o.subjectItem === true ? { subjectItem: true } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ export interface CategoryContext {
   categories: Int32Array;
   /** [C] confidence in (0, 1] of each category. */
   confidences: Float32Array;
+  /** [B] item code of each row's subject item, 0 = none (a query); read by `subjectItem` models. */
+  items?: Int32Array;
 }
 
 /** Per-user inputs of one batch. All arrays are copies owned by the batch. */

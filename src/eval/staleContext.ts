@@ -195,7 +195,8 @@ export function staleSelection(
 
 /**
  * The request context of B users: each one's subject item = the event at `contextPositions[b]`,
- * with every category and confidence of that item (copies; the scorer applies its own top-k).
+ * with every category and confidence of that item (copies; the scorer applies its own top-k), and
+ * the item itself (for models that read the subject's id).
  */
 export function subjectContext(ds: CompiledDataset, contextPositions: Int32Array): CategoryContext {
   const B = contextPositions.length;
@@ -211,7 +212,8 @@ export function subjectContext(ds: CompiledDataset, contextPositions: Int32Array
     categories.set(ds.catIds.subarray(ds.catOffsets[i], ds.catOffsets[i + 1]), offsets[b]);
     confidences.set(ds.catConf.subarray(ds.catOffsets[i], ds.catOffsets[i + 1]), offsets[b]);
   }
-  return { kind: "categories", offsets, categories, confidences };
+  const items = Int32Array.from(contextPositions, (e) => ds.items[e]);
+  return { kind: "categories", offsets, categories, confidences, items };
 }
 
 /** Which inputs a scoring pass gives the model. */

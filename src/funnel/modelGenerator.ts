@@ -167,6 +167,7 @@ function requestContext(ds: CompiledDataset, requests: readonly CandidateRequest
   const offsets = new Int32Array(requests.length + 1);
   const categories: number[] = [];
   const confidences: number[] = [];
+  const items = new Int32Array(requests.length);
   requests.forEach((r, b) => {
     if (r.subjectItem !== undefined) {
       const s = ds.itemVocab.get(r.subjectItem);
@@ -177,6 +178,7 @@ function requestContext(ds: CompiledDataset, requests: readonly CandidateRequest
           { param: "request.subjectItem" },
         );
       }
+      items[b] = s;
       for (let p = ds.catOffsets[s]; p < ds.catOffsets[s + 1]; p++) {
         categories.push(ds.catIds[p]);
         confidences.push(ds.catConf[p]);
@@ -196,6 +198,7 @@ function requestContext(ds: CompiledDataset, requests: readonly CandidateRequest
     offsets,
     categories: Int32Array.from(categories),
     confidences: Float32Array.from(confidences),
+    items,
   };
 }
 

@@ -325,5 +325,9 @@ export function loadModel(dir: string): LoadedModel {
  * that reproduces what those artifacts were trained with, not today's default.
  */
 function withLegacyFields(config: ModelConfigOverrides): ModelConfigOverrides {
-  return { ...config, encoder: { positions: "start", ...config.encoder } };
+  return {
+    ...config,
+    encoder: { positions: "start", ...config.encoder },
+    context: { subjectItem: false, ...config.context },
+  };
 }

@@ -97,6 +97,14 @@ export interface ContextLayerArgs {
    * dropout 0 / 0.3 / 0.8 with no-context NDCG@10 unchanged within ±0.0015 (docs/training.md).
    */
   dropout: number;
+  /**
+   * Also feed the subject item's own item-tower vector v_subject (d) to the context layer, beside
+   * its categories (default false; issue #11 part 5). The id says far more about what comes next
+   * than the item's categories, but only a context whose subject is a real EARLIER event may carry
+   * it: training needs `--context-source stale-state` (a pseudo-context from the positive would hand
+   * the model its own target). Not exportable to ONNX yet (the online graph has no item vector input).
+   */
+  subjectItem: boolean;
 }
 
 export const FUSIONS = ["concat", "cross-attention"] as const;
@@ -164,6 +172,7 @@ export const MODEL_DEFAULTS: ModelConfig = {
     demographics: true,
     demographicDim: 8,
     dropout: 0,
+    subjectItem: false,
   },
   fusion: { kind: "concat", hidden: 128 },
 };
@@ -203,6 +212,11 @@ export function resolveModelConfig(over: ModelConfigOverrides = {}): ModelConfig
     `expected a rate in [0, 1), got ${c.context.dropout}`,
   );
   requireChoice(c.context.projection, CONTEXT_PROJECTIONS, "context.projection");
+  requireArg(
+    typeof c.context.subjectItem === "boolean",
+    "context.subjectItem",
+    `expected true or false, got ${String(c.context.subjectItem)}`,
+  );
   requireChoice(c.fusion.kind, FUSIONS, "fusion.kind");
   requireArg(isPosInt(c.fusion.hidden), "fusion.hidden", `expected an integer ≥ 1, got ${c.fusion.hidden}`);
   const tower = resolveTowerArgs(over.tower);

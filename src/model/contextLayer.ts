@@ -2,14 +2,15 @@
  * Context layer (DESIGN §2, the online part): the subject item's top-k interest categories ×
  * normalised weights, projected (weighted mean by default; sum, attention or a learned projection
  * as options), concatenated with demographic embeddings (each field has its own "missing" code,
- * vocabulary code 1) → Dense + ReLU → high dropout in training → [P, dc].
+ * vocabulary code 1) and, with `subjectItem`, the subject item's own item-tower vector → Dense +
+ * ReLU → high dropout in training → [P, dc].
  * A row with no context (`present = 0`: whole-context dropout in training, every `loo` request)
  * gets a learned "no context" vector in place of the category term.
  * Shapes: P rows (positions or requests), k slots, C categories, d width, dc output width.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Rng } from "../core/rng.ts";
-import { assertLength } from "../core/shapes.ts";
+import { assertLength, assertShape } from "../core/shapes.ts";
 import type { ContextLayerArgs, VocabSizes } from "./config.ts";
 import { type DenseParams, dense, initDense, normalVariable } from "./layers.ts";
 import { dropout, type RowDropout } from "./rowDropout.ts";
@@ -26,6 +27,11 @@ export interface ContextInput {
   weights: Float32Array;
   /** [P] 0 = no context for this row. */
   present: Uint8Array;
+  /**
+   * [P] item code of each row's subject item, 0 = none (read by models with `subjectItem` only:
+   * the caller turns it into the rows' item vectors, see `contextLayer`).
+   */
+  subjects?: Int32Array;
 }
 
 export interface ContextLayerParams {
@@ -65,7 +71,7 @@ export function initContextLayer(
           ),
         }))
     : [];
-  const inDim = dim + demographics.length * args.demographicDim;
+  const inDim = dim + demographics.length * args.demographicDim + (args.subjectItem ? dim : 0);
   const p: ContextLayerParams = {
     args,
     categories: normalVariable(
@@ -128,12 +134,15 @@ function projectCategories(p: ContextLayerParams, ctx: ContextInput, P: number):
 /**
  * Context output [P, dc] from the context of P rows and their demographic codes
  * (`demographics[field]` [P], 1 = missing). `drop` undefined = inference (no dropout).
+ * `subjectVectors` [P, d]: the item-tower vector of each row's subject item, zero rows where there
+ * is none; required by a `subjectItem` layer unless no row has a subject (then all zero).
  */
 export function contextLayer(
   p: ContextLayerParams,
   ctx: ContextInput,
   demographics: Record<string, Int32Array>,
   drop: RowDropout | undefined,
+  subjectVectors?: tf.Tensor2D,
 ): tf.Tensor2D {
   const P = ctx.present.length;
   assertLength(ctx.catIds, P * ctx.k, "context catIds [P, k]");
@@ -148,6 +157,25 @@ export function contextLayer(
     assertLength(codes, P, `demographics.${field} [P]`);
     parts.push(tf.gather(table, tf.tensor1d(codes, "int32")));
   }
+  if (p.args.subjectItem) parts.push(subjectTerm(p, ctx, P, subjectVectors));
   const x = parts.length === 1 ? term : tf.concat(parts, 1);
   return dropout(tf.relu(dense(x, p.out)), p.args.dropout, drop) as tf.Tensor2D;
+}
+
+/** The subject-item input [P, d] of a `subjectItem` layer (see `contextLayer`). */
+function subjectTerm(
+  p: ContextLayerParams,
+  ctx: ContextInput,
+  P: number,
+  subjectVectors: tf.Tensor2D | undefined,
+): tf.Tensor2D {
+  const d = p.categories.shape[1];
+  if (subjectVectors !== undefined) {
+    assertShape(subjectVectors.shape, [P, d], "context subjectVectors [P, d]");
+    return subjectVectors;
+  }
+  if (ctx.subjects !== undefined && ctx.subjects.some((i) => i > 0)) {
+    throw new Error("contextLayer: rows name subject items but no subject vectors were given");
+  }
+  return tf.zeros([P, d]);
 }

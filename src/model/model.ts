@@ -19,7 +19,7 @@ import { type EncoderParams, encoderVariables, encodeSequence, initEncoder } fro
 import { type FusionParams, fuse, fusionVariables, initFusion } from "./fusion.ts";
 import type { ItemFeatures } from "./itemFeatures.ts";
 import { type ItemTowerParams, initItemTower, itemTower, itemTowerVariables } from "./itemTower.ts";
-import { l2Normalize } from "./layers.ts";
+import { l2Normalize, stopGradient } from "./layers.ts";
 import type { RowDropout } from "./rowDropout.ts";
 import type { SequenceBatch } from "./sequences.ts";
 
@@ -114,6 +114,20 @@ export function disposeModel(m: CtxrecModel): void {
 export interface RowContext {
   input: ContextInput;
   demographics: Record<string, Int32Array>;
+  /** [P, d] item-tower vector of each row's subject item (`subjectVectors`); `subjectItem` models only. */
+  subjectVectors?: tf.Tensor2D;
+}
+
+/**
+ * Item-tower vectors [P, d] of the rows' subject items: `reps` [U, d] of the step's unique items,
+ * `local` [P] the index into them of each row's subject (any valid index where there is none),
+ * `subjects` [P] the subject's item code, 0 = none (a zero row).
+ */
+export function subjectVectors(reps: tf.Tensor2D, local: Int32Array, subjects: Int32Array): tf.Tensor2D {
+  assertShape([local.length], [subjects.length], "subjectVectors local [P]");
+  const has = Float32Array.from(subjects, (i) => (i > 0 ? 1 : 0));
+  const rows = tf.gather(reps, tf.tensor1d(local, "int32")) as tf.Tensor2D;
+  return tf.mul(rows, tf.tensor2d(has, [subjects.length, 1])) as tf.Tensor2D;
 }
 
 /**
@@ -150,7 +164,12 @@ export function fuseStates(
   if (m.context !== undefined) {
     if (ctx === undefined)
       throw new Error("fuseStates: the model has a context layer but no context was given");
-    c = contextLayer(m.context, ctx.input, ctx.demographics, drop);
+    // The subject's vector comes from the item tower, which the no-context path shares: frozen too.
+    const subjects =
+      frozenShared && ctx.subjectVectors !== undefined
+        ? stopGradient(ctx.subjectVectors)
+        : ctx.subjectVectors;
+    c = contextLayer(m.context, ctx.input, ctx.demographics, drop, subjects);
   }
   const u = fuse(m.fusion, h, c, frozenShared);
   return m.config.itemTower.l2Normalize ? l2Normalize(u) : u;

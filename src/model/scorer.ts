@@ -16,7 +16,7 @@ import { selectRows } from "../engine/sparseEmbedding.ts";
 import type { CategoryContext, EmbeddingScorer, HistoryBatch } from "../eval/scorer.ts";
 import type { ContextInput } from "./contextLayer.ts";
 import { allItemEmbeddings } from "./itemTower.ts";
-import { type CtxrecModel, itemReps, type RowContext, userStates } from "./model.ts";
+import { type CtxrecModel, itemReps, type RowContext, subjectVectors, userStates } from "./model.ts";
 import { sequenceBatch } from "./sequences.ts";
 
 /** A context input with no context for any of `P` rows (k = 1, empty slot). */
@@ -94,6 +94,13 @@ function batchContext(m: CtxrecModel, batch: HistoryBatch, args: ModelScorerArgs
   const B = batch.size;
   assertLength(batch.context.offsets, B + 1, "context offsets [B + 1]");
   const input = args.context(batch.context, B);
+  if (m.context.args.subjectItem && input.subjects === undefined) {
+    throw new CtxrecError(
+      "CTXREC_ERR_ARG",
+      "the model reads the subject item's id as context (trained with --subject-item) but the batch's context names no subject items",
+      { param: "context.items" },
+    );
+  }
   assertLength(input.present, B, "encoded context present [B]");
   assertLength(input.catIds, B * input.k, "encoded context catIds [B, k]");
   assertLength(input.weights, B * input.k, "encoded context weights [B, k]");
@@ -119,9 +126,11 @@ function slotContext(
     weights: new Float32Array(P * k),
     present: new Uint8Array(P),
   };
+  if (ctx.subjects !== undefined) out.subjects = new Int32Array(P);
   for (let j = 0; j < rows.length; j++) {
     const b = rows[j];
     const slot = last[j];
+    if (out.subjects !== undefined && ctx.subjects !== undefined) out.subjects[slot] = ctx.subjects[b];
     out.present[slot] = ctx.present[b];
     out.catIds.set(ctx.catIds.subarray(b * k, (b + 1) * k), slot * k);
     out.weights.set(ctx.weights.subarray(b * k, (b + 1) * k), slot * k);
@@ -159,7 +168,13 @@ function embedRows(
   return tf.tidy(() => {
     const reps = itemReps(m, sel.rows, m.item.ids.gatherRows(sel.rows));
     const input = slotContext(ctx, rows, last, P);
-    const u = userStates(m, seq, reps, sel.local, { input, demographics }, undefined);
+    const rowContext: RowContext = { input, demographics };
+    if (m.context?.args.subjectItem === true && input.subjects !== undefined) {
+      const subjects = selectRows(input.subjects, m.item.ids.rows, "subject items");
+      const subjectReps = itemReps(m, subjects.rows, m.item.ids.gatherRows(subjects.rows));
+      rowContext.subjectVectors = subjectVectors(subjectReps, subjects.local, input.subjects);
+    }
+    const u = userStates(m, seq, reps, sel.local, rowContext, undefined);
     return tf.gather(u, tf.tensor1d(last, "int32")).dataSync() as Float32Array;
   });
 }

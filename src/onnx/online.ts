@@ -4,7 +4,8 @@
  * sequence state h:  u = h + W₂·relu(W₁·concat(h, ctx) + b₁) + b₂.
  * Tower "dcnv2": u = h + P·concat(Cross(x), relu(W₁x + b₁)) + p, x = concat(h, ctx) (src/model/cross.ts).
  * Baseline (no context layer): the graph takes h alone and u = h + MLP(h).
- * Cross-attention fusion reads every sequence output, not one cached state: refused.
+ * Cross-attention fusion reads every sequence output, not one cached state: refused; so is a
+ * context layer that reads the subject item's vector (`subjectItem`: no such graph input yet).
  *
  * Inputs (B requests, k context slots, both symbolic):
  *   h            float32 [B, d]
@@ -30,6 +31,13 @@ export function assertServable(m: CtxrecModel): void {
       "CTXREC_ERR_ARG",
       'fusion "cross-attention" attends over every sequence output, so its online part cannot run on one cached state h; export a model trained with --fusion concat (the default)',
       { field: "config.fusion.kind" },
+    );
+  }
+  if (m.context?.args.subjectItem === true) {
+    throw new CtxrecError(
+      "CTXREC_ERR_ARG",
+      "the model reads the subject item's item-tower vector as context (--subject-item), which the online graph has no input for yet; export a model trained without --subject-item",
+      { field: "config.context.subjectItem" },
     );
   }
 }

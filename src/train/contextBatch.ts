@@ -24,6 +24,8 @@ export interface ContextBatch {
   weights: Float32Array;
   /** [P] 1 = the row has a context, 0 = none (item without categories, padding, or dropped out). */
   present: Uint8Array;
+  /** [P] the subject item of each row, 0 = none (a request's; training derives it from the slot). */
+  subjects?: Int32Array;
 }
 
 /** A batch of P rows with no context (all slots empty, present 0). */

@@ -24,11 +24,12 @@ import { type ContextBatch, contextFromItems } from "./context.ts";
  */
 export function contextFromCategories(ctx: CategoryContext, B: number, k: number): ContextBatch {
   const rows = Int32Array.from({ length: B }, (_, b) => b);
-  return contextFromItems(
+  const out = contextFromItems(
     rows,
     { catOffsets: ctx.offsets, catIds: ctx.categories, catConf: ctx.confidences },
     k,
   );
+  return ctx.items === undefined ? out : { ...out, subjects: ctx.items };
 }
 
 /** A `ContextEncoder` for `createModelScorer` with the trainer's rule and `k` slots. */

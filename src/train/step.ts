@@ -14,7 +14,14 @@ import { DEMOGRAPHIC_FIELDS } from "../data/schema.ts";
 import { leaveOneOut } from "../data/splits.ts";
 import { selectRows } from "../engine/sparseEmbedding.ts";
 import { stopGradient } from "../model/layers.ts";
-import { type CtxrecModel, fuseStates, itemReps, type RowContext, sequenceStates } from "../model/model.ts";
+import {
+  type CtxrecModel,
+  fuseStates,
+  itemReps,
+  type RowContext,
+  sequenceStates,
+  subjectVectors,
+} from "../model/model.ts";
 import { RowDropout, rowKeys } from "../model/rowDropout.ts";
 import { noContext } from "../model/scorer.ts";
 import { sequenceBatch } from "../model/sequences.ts";
@@ -66,6 +73,13 @@ export function stepSetup(
 ): StepSetup {
   const mode = resolveLossMode(args.loss, ds.itemVocab.size);
   const tasks = taskSetup(ds, args);
+  if (m.config.context.subjectItem && (m.context === undefined || args.contextSource !== "stale-state")) {
+    throw new CtxrecError(
+      "CTXREC_ERR_ARG",
+      "the subject item's id as context needs the context layer and --context-source stale-state: under the default source the context is derived from the positive, so its id would be the target itself",
+      { param: "--subject-item" },
+    );
+  }
   if (tasks.advertisers !== undefined && mode !== "full") {
     throw new CtxrecError(
       "CTXREC_ERR_ARG",
@@ -419,14 +433,19 @@ export function stepLoss(setup: StepSetup, s: StepInput, idRows: tf.Tensor2D): t
     return tf.add(retrieval, tf.mul(adv, tasks.advertiserWeight)) as tf.Scalar;
   };
   const stale = s.stale === undefined ? undefined : productOf(s.stale.weights, s.taskWeights);
-  if (s.context === undefined || w === 0) return lossOf(s.context, false, staleView(h, s.stale), stale);
+  // Stale-state context: each slot's subject is its input item (stepSetup refuses other sources).
+  const context =
+    s.context === undefined || !m.config.context.subjectItem
+      ? s.context
+      : { ...s.context, subjectVectors: subjectVectors(reps, s.histLocal, s.seq.items) };
+  if (context === undefined || w === 0) return lossOf(context, false, staleView(h, s.stale), stale);
   // Scope "context": the with-context loss reaches the context layer and the head's context rows
   // only; the encoder, the item tower and the shared head learn from the no-context loss.
-  const withContext = lossOf(s.context, args.contextLossScope === "context", staleView(h, s.stale), stale);
+  const withContext = lossOf(context, args.contextLossScope === "context", staleView(h, s.stale), stale);
   // The same encoding fused once more with NO context: every example also trains the path a
   // request without a subject item takes (loo, cold context), so the history is never left idle.
   const P = s.seq.B * s.seq.len;
-  const without = lossOf({ input: noContext(P), demographics: s.context.demographics }, false);
+  const without = lossOf({ input: noContext(P), demographics: context.demographics }, false);
   return tf.div(tf.add(withContext, tf.mul(without, w)), 1 + w) as tf.Scalar;
 }
 
