@@ -174,7 +174,7 @@ function subjectTerm(
     assertShape(subjectVectors.shape, [P, d], "context subjectVectors [P, d]");
     return subjectVectors;
   }
-  if (ctx.subjects !== undefined && ctx.subjects.some((i) => i > 0)) {
+  if (ctx.subjects?.some((i) => i > 0)) {
     throw new Error("contextLayer: rows name subject items but no subject vectors were given");
   }
   return tf.zeros([P, d]);
