@@ -14,7 +14,7 @@ import { initEngine } from "../engine/backend.ts";
 import { buildHistoryBatch } from "../eval/history.ts";
 import { looTargets } from "../eval/loo.ts";
 import { subjectContext } from "../eval/staleContext.ts";
-import { assertServable } from "../onnx/online.ts";
+import { assertServable, isServable } from "../onnx/online.ts";
 import { trainedContextEncoder } from "../train/contextEncoder.ts";
 import { stepLoss, stepSetup } from "../train/step.ts";
 import { prepareRows } from "../train/stepTesting.ts";
@@ -119,6 +119,7 @@ describe("the subject item's id as context", () => {
     expect(err).toBeInstanceOf(CtxrecError);
     expect((err as CtxrecError).message).toMatch(/stale-state/);
     expect(() => assertServable(m)).toThrow(/subject-item/);
+    expect(isServable(m)).toBe(false); // so `ctxrec train` writes the weights and skips the export
     disposeModel(m);
   });
 });

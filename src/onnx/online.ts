@@ -24,22 +24,34 @@ import { crossDeepOp, denseOp, l2NormalizeOp, WeightNamer, weight } from "./grap
 /** Input name of a demographic field. */
 export const demoInputName = (field: string): string => `demo_${field}`;
 
-/** Throws CTXREC_ERR_ARG for a model whose online part cannot run on one cached state. */
-export function assertServable(m: CtxrecModel): void {
+/** Why the model's online part cannot be exported as one graph on a cached state; undefined = it can. */
+function unservableReason(m: CtxrecModel): { message: string; field: string } | undefined {
   if (m.fusion.cross !== undefined) {
-    throw new CtxrecError(
-      "CTXREC_ERR_ARG",
-      'fusion "cross-attention" attends over every sequence output, so its online part cannot run on one cached state h; export a model trained with --fusion concat (the default)',
-      { field: "config.fusion.kind" },
-    );
+    return {
+      message:
+        'fusion "cross-attention" attends over every sequence output, so its online part cannot run on one cached state h; export a model trained with --fusion concat (the default)',
+      field: "config.fusion.kind",
+    };
   }
   if (m.context?.args.subjectItem === true) {
-    throw new CtxrecError(
-      "CTXREC_ERR_ARG",
-      "the model reads the subject item's item-tower vector as context (--subject-item), which the online graph has no input for yet; export a model trained without --subject-item",
-      { field: "config.context.subjectItem" },
-    );
+    return {
+      message:
+        "the model reads the subject item's item-tower vector as context (--subject-item), which the online graph has no input for yet; export a model trained without --subject-item",
+      field: "config.context.subjectItem",
+    };
   }
+  return undefined;
+}
+
+/** Whether `exportOnnx` can export the model (what `ctxrec train` checks before exporting). */
+export function isServable(m: CtxrecModel): boolean {
+  return unservableReason(m) === undefined;
+}
+
+/** Throws CTXREC_ERR_ARG for a model whose online part cannot run on one cached state. */
+export function assertServable(m: CtxrecModel): void {
+  const reason = unservableReason(m);
+  if (reason !== undefined) throw new CtxrecError("CTXREC_ERR_ARG", reason.message, { field: reason.field });
 }
 
 /** The graph's inputs, in feed order. */

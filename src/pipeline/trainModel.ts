@@ -8,6 +8,7 @@ import { type ModelManifest, saveModel } from "../model/artifact.ts";
 import { type ModelConfigOverrides, resolveModelConfig } from "../model/config.ts";
 import type { CtxrecModel } from "../model/model.ts";
 import { exportOnnx } from "../onnx/export.ts";
+import { isServable } from "../onnx/online.ts";
 import { resolveTrainArgs, type TrainArgs, type TrainArgsOverrides } from "../train/trainArgs.ts";
 import { type TrainResult, train } from "../train/trainer.ts";
 import type { StageProgress } from "./stages.ts";
@@ -56,7 +57,7 @@ export async function trainModel(
  * Saves a training run as the folder `dir` (what `ctxrec train` and `trainModel` write): the kept
  * weights, a manifest with the training summary and the metrics (`validation/…` from the run, then
  * `extraMetrics` such as `test/…`), and, unless `exportOnnx` is false, the ONNX export (skipped for
- * cross-attention, whose head cannot run on one cached state).
+ * a model `isServable` refuses: a cross-attention head, a `--subject-item` context layer).
  */
 export async function saveTrainedModel(
   ds: CompiledDataset,
@@ -82,7 +83,7 @@ export async function saveTrainedModel(
       history: result.history,
     },
   });
-  const exported = (opts.exportOnnx ?? true) && result.model.fusion.cross === undefined;
+  const exported = (opts.exportOnnx ?? true) && isServable(result.model);
   if (exported) await exportOnnx(dir);
   return { manifest, exported };
 }
