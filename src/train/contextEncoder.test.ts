@@ -26,7 +26,8 @@ describe("the trainer's context rule on a request's categories", () => {
     const subjects = Array.from(positions, (p) => ds.items[p]);
     for (const k of [1, 3, 4]) {
       const got = contextFromCategories(subjectContext(ds, positions), 5, k);
-      expect(got).toEqual(contextFromItems(subjects, ds, k));
+      // Plus the subject items themselves, for models that read the subject's vector.
+      expect(got).toEqual({ ...contextFromItems(subjects, ds, k), subjects: Int32Array.from(subjects) });
     }
     // by hand for k = 3, row 0 (item a): y 0.9, w 0.9, z 0.5 → weights 0.9/2.3, 0.9/2.3, 0.5/2.3
     const got = trainedContextEncoder(3)(subjectContext(ds, positions), 5);
