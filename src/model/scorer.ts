@@ -126,11 +126,12 @@ function slotContext(
     weights: new Float32Array(P * k),
     present: new Uint8Array(P),
   };
-  if (ctx.subjects !== undefined) out.subjects = new Int32Array(P);
+  const subjects = ctx.subjects;
+  if (subjects !== undefined) out.subjects = new Int32Array(P);
   for (let j = 0; j < rows.length; j++) {
     const b = rows[j];
     const slot = last[j];
-    if (out.subjects !== undefined && ctx.subjects !== undefined) out.subjects[slot] = ctx.subjects[b];
+    if (subjects !== undefined && out.subjects !== undefined) out.subjects[slot] = subjects[b];
     out.present[slot] = ctx.present[b];
     out.catIds.set(ctx.catIds.subarray(b * k, (b + 1) * k), slot * k);
     out.weights.set(ctx.weights.subarray(b * k, (b + 1) * k), slot * k);

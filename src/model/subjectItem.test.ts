@@ -38,9 +38,9 @@ const config = resolveModelConfig({
   fusion: { hidden: 8 },
 });
 
-async function subjectModel(over = config) {
+async function subjectModel() {
   const ds = await toyWorld({ users: 40 });
-  return { ds, m: createModel(over, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(5)) };
+  return { ds, m: createModel(config, vocabSizesOf(ds), itemFeaturesOf(ds), new Rng(5)) };
 }
 
 describe("the subject item's id as context", () => {
