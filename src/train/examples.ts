@@ -1,6 +1,7 @@
 /**
- * SASRec-style training examples with dynamic padding. Each user contributes one row: the last
- * L + 1 events of its TRAIN part (before the validation target); the encoder reads events
+ * SASRec-style training examples with dynamic padding. Each user contributes one row, the last
+ * L + 1 events of its TRAIN part (before the validation target), or under `windows: "all"` one row
+ * per L + 1 events of it; the encoder reads events
  * 0..n−2 of the row and position t is trained to predict event t+1, so every event after the
  * first is a positive whose history is exactly the events before it. Batches group users of
  * similar length (sorted by length with a seeded tie-break, then cut into batches whose order is
@@ -27,11 +28,32 @@ export interface TrainingRows {
   positives: number;
 }
 
+/** Which parts of a user's train history become rows (TrainArgs.windows). */
+export const WINDOWS = ["last", "all"] as const;
 /**
- * One row per user with ≥ 2 train events: the last `maxLen + 1` events before `split.validStart`.
+ * - "last": one row per user, its last `maxLen + 1` train events (SASRec's code, the PyTorch peer):
+ *   the events before them are never a positive.
+ * - "all": the history cut from its end into windows of `maxLen + 1` events, each older window
+ *   ending on the event that the newer one starts with (its last positive is the newer one's first
+ *   input), so every train event after the user's first is a positive exactly once. A history of at most
+ *   `maxLen + 1` events gives the same single row as "last": data of short histories (Beauty:
+ *   mean 9, 127 of 22,363 users longer than 51) barely change, long ones (ML-100K: mean 104)
+ *   train on ≈2.4× the positives.
  */
-export function trainingRows(ds: CompiledDataset, split: Split, maxLen: number): TrainingRows {
+export type Windows = (typeof WINDOWS)[number];
+
+/**
+ * Rows of every user with ≥ 2 train events (before `split.validStart`): under "last" its last
+ * `maxLen + 1` events; under "all" also the earlier windows (see WINDOWS), newest first per user.
+ */
+export function trainingRows(
+  ds: CompiledDataset,
+  split: Split,
+  maxLen: number,
+  windows: Windows = "last",
+): TrainingRows {
   requireArg(Number.isInteger(maxLen) && maxLen >= 1, "maxLen", `expected an integer ≥ 1, got ${maxLen}`);
+  requireChoice(windows, WINDOWS, "windows");
   const users: number[] = [];
   const starts: number[] = [];
   const ends: number[] = [];
@@ -41,12 +63,17 @@ export function trainingRows(ds: CompiledDataset, split: Split, maxLen: number):
     const first = ds.offsets[u];
     const end = split.validStart[u];
     if (end - first < 2) continue;
-    const start = Math.max(first, end - (maxLen + 1));
-    users.push(u);
-    starts.push(start);
-    ends.push(end);
-    firsts.push(first);
-    positives += end - start - 1;
+    // A window [start, stop) trains the positives start+1 .. stop−1; the next (older) window ends at
+    // start + 1 so that its last positive is this window's first input and no positive repeats.
+    for (let stop = end; stop - first >= 2; stop = Math.max(first, stop - (maxLen + 1)) + 1) {
+      const start = Math.max(first, stop - (maxLen + 1));
+      users.push(u);
+      starts.push(start);
+      ends.push(stop);
+      firsts.push(first);
+      positives += stop - start - 1;
+      if (windows === "last" || start === first) break;
+    }
   }
   return {
     users: Int32Array.from(users),

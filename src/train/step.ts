@@ -69,7 +69,7 @@ export function stepSetup(
   m: CtxrecModel,
   ds: CompiledDataset,
   args: TrainArgs,
-  rows: TrainingRows = trainingRows(ds, leaveOneOut(ds.offsets), m.config.encoder.maxLen),
+  rows: TrainingRows = trainingRows(ds, leaveOneOut(ds.offsets), m.config.encoder.maxLen, args.windows),
 ): StepSetup {
   const mode = resolveLossMode(args.loss, ds.itemVocab.size);
   const tasks = taskSetup(ds, args);

@@ -4,7 +4,7 @@
  */
 import { requireArg, requireChoice } from "../core/errors.ts";
 import { PSEUDO_CONTEXT_DEFAULTS, type PseudoContextArgs, resolvePseudoContextArgs } from "./context.ts";
-import { BATCHINGS, type Batching } from "./examples.ts";
+import { BATCHINGS, type Batching, WINDOWS, type Windows } from "./examples.ts";
 import { type LossChoice, resolveLossMode } from "./lossMode.ts";
 
 /** TrainArgs.contextSource's choices. */
@@ -26,6 +26,11 @@ export interface TrainArgs {
    * batch, as SASRec's code and the PyTorch peer batch (more padding).
    */
   batching: Batching;
+  /**
+   * Which parts of a history become training rows (src/train/examples.ts): "last" (the newest
+   * L + 1 events) or "all" (every window of L + 1 events, so no train event is wasted).
+   */
+  windows: Windows;
   /** Adam learning rate for the dense weights and the lazy-Adam id table (default 2e-3; 1e-3 converged ≈2× slower on Beauty). */
   learningRate: number;
   /**
@@ -126,6 +131,7 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   maxMinutes: 30,
   batchSize: 128,
   batching: "length",
+  windows: "last",
   learningRate: 2e-3,
   adamBeta2: 0.999,
   loss: "auto",
@@ -174,6 +180,7 @@ export function resolveTrainArgs(over: TrainArgsOverrides = {}): TrainArgs {
     requireArg(posInt(a[k]), k, `expected an integer ≥ 1, got ${a[k]}`);
   }
   requireChoice(a.batching, BATCHINGS, "batching");
+  requireChoice(a.windows, WINDOWS, "windows");
   requireChoice(a.contextSource, CONTEXT_SOURCES, "contextSource");
   for (const k of ["engagementWeight", "advertiserWeight"] as const) {
     requireArg(Number.isFinite(a[k]) && a[k] >= 0, k, `expected a finite weight ≥ 0, got ${a[k]}`);

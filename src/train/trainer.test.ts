@@ -36,6 +36,36 @@ describe("training examples", () => {
     const batches = lengthBucketedBatches(rows, 2, new Rng(1));
     expect(batches.map((b) => b.length).sort()).toEqual([1, 2, 2]);
   });
+
+  it('windows "all": every train event after the first is a positive once; a short history is one row', async () => {
+    const ds = await toyWorld({ users: 4, length: 13 });
+    const split = leaveOneOut(ds.offsets);
+    const rows = trainingRows(ds, split, 4, "all");
+    // 13 − 2 held out = 11 train events in windows of L + 1 = 5 from the end: [6,11), [2,7), [0,3).
+    const spans = (u: number) =>
+      Array.from(rows.users.keys())
+        .filter((r) => rows.users[r] === u)
+        .map((r) => [rows.starts[r] - ds.offsets[u], rows.ends[r] - ds.offsets[u]]);
+    expect(spans(1)).toEqual([
+      [6, 11],
+      [2, 7],
+      [0, 3],
+    ]);
+    expect(rows.users.length).toBe(12);
+    expect(rows.positives).toBe(4 * 10);
+    const positives = new Map<number, number>();
+    for (let r = 0; r < rows.users.length; r++) {
+      expect(rows.firsts[r]).toBe(ds.offsets[rows.users[r]]);
+      for (let e = rows.starts[r] + 1; e < rows.ends[r]; e++) positives.set(e, (positives.get(e) ?? 0) + 1);
+    }
+    expect([...positives.values()].every((n) => n === 1)).toBe(true);
+    expect(positives.size).toBe(40);
+    const short = trainingRows(ds, split, 20, "all");
+    const last = trainingRows(ds, split, 20, "last");
+    expect(Array.from(short.starts)).toEqual(Array.from(last.starts));
+    expect(Array.from(short.ends)).toEqual(Array.from(last.ends));
+    expect(() => trainingRows(ds, split, 4, "every" as "all")).toThrow(/windows/);
+  });
 });
 
 describe("trainer", () => {

@@ -28,7 +28,7 @@ import {
 } from "../../model/config.ts";
 import { createModelScorer } from "../../model/scorer.ts";
 import { saveTrainedModel } from "../../pipeline/trainModel.ts";
-import { BATCHINGS, type Batching } from "../../train/examples.ts";
+import { BATCHINGS, type Batching, WINDOWS, type Windows } from "../../train/examples.ts";
 import { LOSS_CHOICES, type LossChoice } from "../../train/lossMode.ts";
 import { TRAIN_DEFAULTS as D, resolveTrainArgs, type TrainArgs } from "../../train/trainArgs.ts";
 import { type TrainProgress, train } from "../../train/trainer.ts";
@@ -75,6 +75,7 @@ interface TrainOptions extends DataOptionValues, ContextTrainingOptionValues {
   epochs: string;
   batchSize: string;
   batching: Batching;
+  windows: Windows;
   lr: string;
   adamBeta2: string;
   loss: LossChoice;
@@ -146,6 +147,7 @@ function resolveTraining(opts: TrainOptions): { config: ModelConfig; args: Train
     epochs: toNumber(opts.epochs, "--epochs"),
     batchSize: toNumber(opts.batchSize, "--batch-size"),
     batching: opts.batching,
+    windows: opts.windows,
     learningRate: toNumber(opts.lr, "--lr"),
     adamBeta2: toNumber(opts.adamBeta2, "--adam-beta2"),
     loss: opts.loss,
@@ -215,6 +217,14 @@ export function registerTrainCommand(program: Command): void {
       )
         .choices([...BATCHINGS])
         .default(D.batching),
+    )
+    .addOption(
+      new Option(
+        "--windows <which>",
+        "training rows per user: its newest max-length events, or every max-length window of its history",
+      )
+        .choices([...WINDOWS])
+        .default(D.windows),
     )
     .option("--lr <rate>", "Adam learning rate", String(D.learningRate))
     .option("--adam-beta2 <b>", "Adam β₂ (dense weights and the id table)", String(D.adamBeta2))
