@@ -164,7 +164,7 @@ export function epochBatches(
   return rng.shuffle(cutBatches(sorted, positions, fits));
 }
 
-/** The default batching ("length"); kept as a name for benches and tests that cut batches themselves. */
+/** The "length" batching; kept as a name for benches and tests that cut batches themselves. */
 export function lengthBucketedBatches(
   rows: TrainingRows,
   batchSize: number,

@@ -21,9 +21,11 @@ export interface TrainArgs {
   /** Users (sequences) per batch (default 128). */
   batchSize: number;
   /**
-   * How an epoch's rows are cut into batches (src/train/examples.ts): "length" (default): rows of
-   * similar length together, little padding; "shuffled": a uniform random sample of users per
-   * batch, as SASRec's code and the PyTorch peer batch (more padding).
+   * How an epoch's rows are cut into batches (src/train/examples.ts): "positions" (default): rows of
+   * similar length together, cut every ≈ batchSize rows' worth of real positions, so every position
+   * weighs the same (Beauty validation NDCG@10 0.0710 against 0.0669 for "length"; ML-100K equal
+   * over 3 seeds, docs/training.md "Batching"); "length": cut every batchSize rows; "shuffled": a
+   * uniform random sample of users per batch, as SASRec's code and the PyTorch peer (more padding).
    */
   batching: Batching;
   /**
@@ -130,7 +132,7 @@ export const TRAIN_DEFAULTS: TrainArgs = {
   epochs: 200,
   maxMinutes: 30,
   batchSize: 128,
-  batching: "length",
+  batching: "positions",
   windows: "last",
   learningRate: 2e-3,
   adamBeta2: 0.999,
