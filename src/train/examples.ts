@@ -65,7 +65,7 @@ export function trainingRows(
     if (end - first < 2) continue;
     // A window [start, stop) trains the positives start+1 .. stop−1; the next (older) window ends at
     // start + 1 so that its last positive is this window's first input and no positive repeats.
-    for (let stop = end; stop - first >= 2; stop = Math.max(first, stop - (maxLen + 1)) + 1) {
+    for (let stop = end; ; ) {
       const start = Math.max(first, stop - (maxLen + 1));
       users.push(u);
       starts.push(start);
@@ -73,6 +73,7 @@ export function trainingRows(
       firsts.push(first);
       positives += stop - start - 1;
       if (windows === "last" || start === first) break;
+      stop = start + 1;
     }
   }
   return {
